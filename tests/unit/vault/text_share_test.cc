@@ -1,0 +1,93 @@
+#include "text_share.h"
+
+#include <sodium.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using vault::text_share::Decode;
+using vault::text_share::Decoded;
+using vault::text_share::Encode;
+using vault::text_share::Header;
+
+namespace {
+std::string MakeShare(size_t y_len) {
+  REQUIRE(mesh::InitSodium().ok());
+  Header h{3, 5, 2, {}};
+  randombytes_buf(h.set_id.data(), h.set_id.size());
+  std::vector<uint8_t> y(y_len);
+  randombytes_buf(y.data(), y.size());
+  mesh::SecureBuffer out;
+  Encode(h, 0x9C, y, &out);
+  return std::string(out.view());
+}
+}  // namespace
+
+TEST_CASE("text share round-trips and is URL-safe", "[text_share]") {
+  REQUIRE(mesh::InitSodium().ok());
+  Header h{3, 5, 2, {1, 2, 3, 4, 5, 6, 7, 8}};
+  std::vector<uint8_t> y(100);
+  randombytes_buf(y.data(), y.size());
+  mesh::SecureBuffer out;
+  Encode(h, 0x9C, y, &out);
+  const std::string line(out.view());
+  CHECK(line.starts_with("mvs1.3of5.2.AQIDBAUGBwg."));
+  for (char c : line) {
+    const bool safe = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                      c == '.';
+    REQUIRE(safe);
+  }
+  Decoded d;
+  REQUIRE(Decode(line, 1000, &d).ok());
+  CHECK(d.header.threshold == 3);
+  CHECK(d.header.count == 5);
+  CHECK(d.header.index == 2);
+  CHECK(d.header.set_id == h.set_id);
+  CHECK(d.x == 0x9C);
+  CHECK(std::vector<uint8_t>(d.y.data(), d.y.data() + d.y.size()) == y);
+}
+
+TEST_CASE("every single-character change is caught by the checksum", "[text_share]") {
+  const std::string line = MakeShare(40);
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+  for (size_t pos = 0; pos < line.size(); ++pos) {
+    for (char c : alphabet) {
+      if (c == line[pos]) continue;
+      std::string bad = line;
+      bad[pos] = c;
+      Decoded d;
+      const auto s = Decode(bad, 1000, &d);
+      REQUIRE_FALSE(s.ok());
+    }
+  }
+}
+
+TEST_CASE("every swap of two different characters up to 3 apart is caught", "[text_share]") {
+  const std::string line = MakeShare(40);
+  for (size_t pos = 0; pos < line.size(); ++pos) {
+    for (size_t gap = 1; gap <= 3 && pos + gap < line.size(); ++gap) {
+      if (line[pos] == line[pos + gap]) continue;
+      std::string bad = line;
+      std::swap(bad[pos], bad[pos + gap]);
+      Decoded d;
+      REQUIRE_FALSE(Decode(bad, 1000, &d).ok());
+    }
+  }
+}
+
+TEST_CASE("truncated, extended and garbage lines are rejected with a reason", "[text_share]") {
+  const std::string line = MakeShare(40);
+  Decoded d;
+  for (size_t cut = 1; cut < line.size(); ++cut) {
+    REQUIRE_FALSE(Decode(line.substr(0, cut), 1000, &d).ok());
+  }
+  CHECK(Decode(line + "a", 1000, &d).message().find("truncated or malformed") !=
+        std::string::npos);
+  CHECK(Decode(line.substr(0, line.size() - 3), 1000, &d).message().find("truncated") !=
+        std::string::npos);
+  CHECK(Decode("mvs1.garbage", 1000, &d).message().find("truncated or malformed") !=
+        std::string::npos);
+  // Body over the size limit is refused before decoding.
+  CHECK(Decode(MakeShare(5000), 1000, &d).code() == mesh::Status::Code::kResourceExhausted);
+}

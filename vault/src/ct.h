@@ -1,0 +1,37 @@
+// Constant-time helpers and the "declassify" marker of the valgrind constant-time check
+// (tests/ct). Under valgrind memcheck the check marks secret bytes undefined; any branch or
+// memory index that depends on them is then reported. A value derived from secrets that is
+// public by design (a checksum's verdict, a MAC's verdict, an x coordinate) is declassified
+// where the code decides on it. Outside valgrind the marker costs a few instructions.
+#ifndef VAULT_CT_H_
+#define VAULT_CT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define MESHVAULT_DECLASSIFY(ptr, len) VALGRIND_MAKE_MEM_DEFINED((ptr), (len))
+#else
+#define MESHVAULT_DECLASSIFY(ptr, len) ((void)(ptr), (void)(len))
+#endif
+
+namespace vault::ct {
+
+// Lowercase hex digit for a nibble 0..15, without a branch or a table.
+inline char HexDigit(unsigned nibble) {
+  // 0..9 -> '0'..'9'; 10..15 -> 'a'..'f': add 39 exactly when nibble > 9.
+  const unsigned over_nine = (9U - nibble) >> 8 & 1U;  // 1 when nibble > 9 (wraps negative)
+  return static_cast<char>('0' + nibble + over_nine * 39U);
+}
+
+// Returns `value` with its definedness restored, for a decision that is public by design.
+template <class T>
+inline T Declassify(T value) {
+  MESHVAULT_DECLASSIFY(&value, sizeof(value));
+  return value;
+}
+
+}  // namespace vault::ct
+
+#endif  // VAULT_CT_H_

@@ -1,0 +1,92 @@
+// SIMD field multiply for x86-64, selected at run time. Each function is compiled for its own
+// instruction set with a target attribute, so the rest of the library stays baseline x86-64.
+// PSHUFB looks up a 16-entry table held in a register, indexed by a nibble: the lookup is an
+// in-register permutation, not a memory access, so it is constant time.
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#include "gf256.h"
+
+namespace vault::gf256 {
+namespace {
+
+// lo[i] = i * c and hi[i] = (i << 4) * c, so a * c = lo[a & 15] ^ hi[a >> 4].
+struct SplitTables {
+  alignas(16) uint8_t lo[16];
+  alignas(16) uint8_t hi[16];
+  explicit SplitTables(uint8_t c) {
+    for (int i = 0; i < 16; ++i) {
+      lo[i] = Mul(static_cast<uint8_t>(i), c);
+      hi[i] = Mul(static_cast<uint8_t>(i << 4), c);
+    }
+  }
+};
+
+}  // namespace
+
+__attribute__((target("ssse3"))) void MulAddSsse3(uint8_t* out, const uint8_t* in, uint8_t c,
+                                                  const uint8_t* add, size_t len) {
+  const SplitTables t(c);
+  const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(t.lo));
+  const __m128i hi = _mm_load_si128(reinterpret_cast<const __m128i*>(t.hi));
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  size_t i = 0;
+  for (; i + 16 <= len; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(add + i));
+    const __m128i pl = _mm_shuffle_epi8(lo, _mm_and_si128(v, mask));
+    const __m128i ph = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), mask));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_xor_si128(_mm_xor_si128(pl, ph), a));
+  }
+  MulAddScalar(out + i, in + i, c, add + i, len - i);
+}
+
+__attribute__((target("avx2"))) void MulAddAvx2(uint8_t* out, const uint8_t* in, uint8_t c,
+                                                const uint8_t* add, size_t len) {
+  const SplitTables t(c);
+  const __m256i lo =
+      _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.lo)));
+  const __m256i hi =
+      _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(t.hi)));
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  size_t i = 0;
+  for (; i + 32 <= len; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(add + i));
+    const __m256i pl = _mm256_shuffle_epi8(lo, _mm256_and_si256(v, mask));
+    const __m256i ph = _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), mask));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm256_xor_si256(_mm256_xor_si256(pl, ph), a));
+  }
+  MulAddScalar(out + i, in + i, c, add + i, len - i);
+}
+
+// GF2P8MULB multiplies bytes modulo x^8+x^4+x^3+x+1: exactly this field, no tables at all.
+__attribute__((target("avx2,gfni"))) void MulAddGfni(uint8_t* out, const uint8_t* in, uint8_t c,
+                                                     const uint8_t* add, size_t len) {
+  const __m256i cc = _mm256_set1_epi8(static_cast<char>(c));
+  size_t i = 0;
+  for (; i + 64 <= len; i += 64) {
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i + 32));
+    const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(add + i));
+    const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(add + i + 32));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm256_xor_si256(_mm256_gf2p8mul_epi8(v0, cc), a0));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 32),
+                        _mm256_xor_si256(_mm256_gf2p8mul_epi8(v1, cc), a1));
+  }
+  for (; i + 32 <= len; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i));
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(add + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        _mm256_xor_si256(_mm256_gf2p8mul_epi8(v, cc), a));
+  }
+  MulAddScalar(out + i, in + i, c, add + i, len - i);
+}
+
+}  // namespace vault::gf256
+
+#endif  // x86

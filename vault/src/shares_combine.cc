@@ -1,0 +1,431 @@
+// CombineShares: format detection, text/json recombination with bad-share search, and the
+// unauthenticated Vault formats.
+#include <sodium.h>
+
+#include <algorithm>
+#include <map>
+#include <vector>
+
+#include "secret_json.h"
+#include "share_payload.h"
+#include "text_share.h"
+#include "vault/shares.h"
+
+namespace vault {
+
+using mesh::SecureBuffer;
+using mesh::Status;
+
+namespace {
+
+// Subsets of t shares tried when more than t are given and some are bad.
+constexpr size_t kMaxSubsetAttempts = 10000;
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+struct TextCandidate {
+  std::string origin;
+  text_share::Decoded share;
+};
+
+// Keeps the candidates that agree with the most common value of key(c); the rest are
+// described in `problems` by why(c).
+template <class Key, class Why>
+void KeepMajority(std::vector<TextCandidate>* cands, std::vector<std::string>* problems, Key key,
+                  Why why) {
+  std::map<decltype(key(cands->front())), size_t> counts;
+  for (const auto& c : *cands) ++counts[key(c)];
+  auto best = std::max_element(counts.begin(), counts.end(),
+                               [](const auto& a, const auto& b) { return a.second < b.second; });
+  const auto winner = best->first;
+  std::vector<TextCandidate> kept;
+  for (auto& c : *cands) {
+    if (key(c) == winner) {
+      kept.push_back(std::move(c));
+    } else {
+      problems->push_back(c.origin + ": " + why(c));
+    }
+  }
+  *cands = std::move(kept);
+}
+
+bool SameShare(const text_share::Decoded& a, const text_share::Decoded& b) {
+  return a.x == b.x && a.header.index == b.header.index && a.y.size() == b.y.size() &&
+         sodium_memcmp(a.y.data(), b.y.data(), a.y.size()) == 0;
+}
+
+// Advances `idx` (strictly increasing, values < m) to the next t-combination.
+bool NextCombination(std::vector<size_t>* idx, size_t m) {
+  const size_t t = idx->size();
+  for (size_t i = t; i-- > 0;) {
+    if ((*idx)[i] < m - t + i) {
+      ++(*idx)[i];
+      for (size_t j = i + 1; j < t; ++j) (*idx)[j] = (*idx)[j - 1] + 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+Status CombineText(std::span<const ShareInput> inputs, const CombineOptions& o,
+                   SecureBuffer* secret, CombineReport* report) {
+  const size_t max_y = o.max_secret_bytes + share_payload::kOverhead;
+  std::vector<TextCandidate> cands;
+  std::vector<std::string> problems;
+  for (const auto& in : inputs) {
+    TextCandidate c{in.origin, {}};
+    Status s = text_share::Decode(in.text, max_y, &c.share);
+    if (s.ok()) {
+      cands.push_back(std::move(c));
+    } else {
+      problems.push_back(in.origin + ": " + s.message());
+    }
+  }
+  if (cands.empty()) return Status::InvalidArgument("no usable share: " + Join(problems, "; "));
+
+  // Shares of one set only: the set most shares belong to.
+  std::map<std::string, std::vector<std::string>> by_set;
+  for (const auto& c : cands) {
+    by_set[text_share::SetIdString(c.share.header.set_id)].push_back(c.origin);
+  }
+  if (by_set.size() > 1) {
+    size_t top = 0;
+    size_t top_count = 0;
+    std::vector<std::string> parts;
+    for (const auto& [id, origins] : by_set) {
+      if (origins.size() > top) {
+        top = origins.size();
+        top_count = 1;
+      } else if (origins.size() == top) {
+        ++top_count;
+      }
+      parts.push_back(Join(origins, ", ") + " from set " + id);
+    }
+    if (top_count > 1) {
+      return Status::InvalidArgument("the shares come from " + std::to_string(by_set.size()) +
+                                     " different sets (" + Join(parts, "; ") +
+                                     "): give shares of one set");
+    }
+  }
+  KeepMajority(
+      &cands, &problems,
+      [](const TextCandidate& c) { return text_share::SetIdString(c.share.header.set_id); },
+      [](const TextCandidate& c) {
+        return "share is from a different set (" + text_share::SetIdString(c.share.header.set_id) +
+               ")";
+      });
+  KeepMajority(
+      &cands, &problems,
+      [](const TextCandidate& c) {
+        return std::tuple(c.share.header.threshold, c.share.header.count, c.share.y.size());
+      },
+      [](const TextCandidate& c) {
+        return "share disagrees with the others of its set on threshold, count or length (it "
+               "says " + std::to_string(c.share.header.threshold) + "of" +
+               std::to_string(c.share.header.count) + ")";
+      });
+  // Exact duplicates are dropped.
+  std::vector<TextCandidate> unique;
+  for (auto& c : cands) {
+    auto dup = std::find_if(unique.begin(), unique.end(),
+                            [&](const TextCandidate& u) { return SameShare(u.share, c.share); });
+    if (dup != unique.end()) {
+      problems.push_back(c.origin + ": duplicate of " + dup->origin);
+    } else {
+      unique.push_back(std::move(c));
+    }
+  }
+  cands = std::move(unique);
+
+  const text_share::Header& h = cands.front().share.header;
+  const auto t = static_cast<size_t>(h.threshold);
+  const std::string set_id = text_share::SetIdString(h.set_id);
+  size_t distinct_x = 0;
+  for (size_t i = 0; i < cands.size(); ++i) {
+    bool seen = false;
+    for (size_t j = 0; j < i; ++j) seen = seen || cands[j].share.x == cands[i].share.x;
+    if (!seen) ++distinct_x;
+  }
+  if (distinct_x < t) {
+    std::string msg = "need " + std::to_string(t) + " shares of set " + set_id +
+                      " to recover the secret, got " + std::to_string(distinct_x);
+    if (!problems.empty()) msg += " (" + Join(problems, "; ") + ")";
+    return Status::InvalidArgument(msg);
+  }
+
+  // Try t-subsets until one recombines to a payload whose tag verifies.
+  const share_payload::SetParams params{h.set_id, h.threshold, h.count};
+  const size_t ylen = cands.front().share.y.size();
+  SecureBuffer payload(ylen);
+  std::vector<size_t> idx(t);
+  for (size_t i = 0; i < t; ++i) idx[i] = i;
+  std::vector<shamir::Share> subset(t);
+  size_t attempts = 0;
+  bool found = false;
+  do {
+    bool distinct = true;
+    for (size_t i = 0; i < t; ++i) {
+      subset[i] = {cands[idx[i]].share.x, cands[idx[i]].share.y.span()};
+      for (size_t j = 0; j < i; ++j) distinct = distinct && subset[j].x != subset[i].x;
+    }
+    if (!distinct) continue;
+    ++attempts;
+    Status s = shamir::Interpolate(subset, 0, payload.span(), o.kernel);
+    if (!s.ok()) return s;
+    found = share_payload::Verify(params, payload.span());
+  } while (!found && attempts < kMaxSubsetAttempts && NextCombination(&idx, cands.size()));
+
+  if (!found) {
+    std::string msg;
+    if (cands.size() == t) {
+      msg = "the " + std::to_string(t) + " shares of set " + set_id +
+            " do not recombine: at least one was altered after it was made (its checksum is "
+            "intact, so the change was not a typo)";
+    } else {
+      msg = "no " + std::to_string(t) + " of the " + std::to_string(cands.size()) +
+            " shares of set " + set_id + " recombine: more than " +
+            std::to_string(cands.size() - t) + " of them are bad";
+      if (attempts >= kMaxSubsetAttempts) {
+        msg += " (gave up after " + std::to_string(attempts) + " combinations)";
+      }
+    }
+    if (!problems.empty()) msg += " (" + Join(problems, "; ") + ")";
+    return Status::Corruption(msg);
+  }
+
+  // Name every other share that does not lie on the recovered polynomial.
+  SecureBuffer expected(ylen);
+  for (size_t j = 0; j < cands.size(); ++j) {
+    if (std::find(idx.begin(), idx.end(), j) != idx.end()) continue;
+    Status s = shamir::Interpolate(subset, cands[j].share.x, expected.span(), o.kernel);
+    if (!s.ok()) return s;
+    if (sodium_memcmp(expected.data(), cands[j].share.y.data(), ylen) != 0) {
+      problems.push_back(cands[j].origin + ": share does not match the others (altered or "
+                         "damaged); it was not used");
+    }
+  }
+  const auto recovered = share_payload::SecretOf(payload.span());
+  *secret = SecureBuffer(recovered.size());
+  std::copy(recovered.begin(), recovered.end(), secret->data());
+  report->format = ShareFormat::kText;
+  report->threshold = h.threshold;
+  report->shares_used = static_cast<int>(t);
+  report->set_id = set_id;
+  report->warnings = std::move(problems);
+  return Status::OK();
+}
+
+bool IsHexLine(std::string_view s) {
+  return !s.empty() && s.size() % 2 == 0 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
+Status CombineVault(std::span<const ShareInput> inputs, const CombineOptions& o, bool hex,
+                    SecureBuffer* secret, CombineReport* report) {
+  const std::string_view name = hex ? "vault-hex" : "vault base64";
+  std::vector<SecureBuffer> raw;
+  std::vector<std::string> problems;
+  const size_t max_len = o.max_secret_bytes + 1;
+  for (const auto& in : inputs) {
+    const size_t cap = hex ? in.text.size() / 2 : in.text.size() / 4 * 3 + 3;
+    if (cap > max_len + 3) {
+      return Status::ResourceExhausted(in.origin + ": share is longer than the secret size limit "
+                                       "allows (raise it with --max-size)");
+    }
+    SecureBuffer b(cap);
+    size_t len = 0;
+    const char* end = nullptr;
+    const int rc = hex ? sodium_hex2bin(b.data(), b.size(), in.text.data(), in.text.size(),
+                                        nullptr, &len, &end)
+                       : sodium_base642bin(b.data(), b.size(), in.text.data(), in.text.size(),
+                                           nullptr, &len, &end, sodium_base64_VARIANT_ORIGINAL);
+    if (rc != 0 || end != in.text.data() + in.text.size()) {
+      return Status::InvalidArgument(in.origin + ": not a valid " + std::string(name) +
+                                     " share (and not a meshvault text share)");
+    }
+    if (len < 2) {
+      return Status::InvalidArgument(in.origin + ": share is too short (a Vault share holds at "
+                                     "least one secret byte and the x byte)");
+    }
+    if (len > max_len) {
+      return Status::ResourceExhausted(in.origin + ": share is longer than the secret size "
+                                       "limit allows (raise it with --max-size)");
+    }
+    b.Resize(len);
+    if (b.data()[len - 1] == 0) {
+      return Status::InvalidArgument(in.origin + ": share has x coordinate 0, which no valid "
+                                     "share has");
+    }
+    raw.push_back(std::move(b));
+  }
+  std::vector<shamir::Share> shares;
+  std::vector<size_t> origin_of;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i].size() != raw[0].size()) {
+      return Status::InvalidArgument("shares differ in length: " + inputs[0].origin + " holds " +
+                                     std::to_string(raw[0].size()) + " bytes, " +
+                                     inputs[i].origin + " holds " +
+                                     std::to_string(raw[i].size()) +
+                                     " (are they from different secrets?)");
+    }
+    const uint8_t x = raw[i].data()[raw[i].size() - 1];
+    const std::span<const uint8_t> y(raw[i].data(), raw[i].size() - 1);
+    bool duplicate = false;
+    for (size_t j = 0; j < shares.size(); ++j) {
+      if (shares[j].x != x) continue;
+      if (sodium_memcmp(shares[j].y.data(), y.data(), y.size()) == 0) {
+        problems.push_back(inputs[i].origin + ": duplicate of " + inputs[origin_of[j]].origin);
+        duplicate = true;
+        break;
+      }
+      return Status::InvalidArgument(inputs[i].origin + " and " + inputs[origin_of[j]].origin +
+                                     " have the same x coordinate but differ: one is damaged");
+    }
+    if (!duplicate) {
+      shares.push_back({x, y});
+      origin_of.push_back(i);
+    }
+  }
+  if (shares.size() < 2) {
+    std::string msg = "need at least 2 distinct shares, got " + std::to_string(shares.size());
+    if (!problems.empty()) msg += " (" + Join(problems, "; ") + ")";
+    return Status::InvalidArgument(msg);
+  }
+  *secret = SecureBuffer(raw[0].size() - 1);
+  Status s = shamir::Combine(shares, secret->span(), o.kernel);
+  if (!s.ok()) return s;
+  report->format = hex ? ShareFormat::kVaultHex : ShareFormat::kVault;
+  report->threshold = 0;
+  report->shares_used = static_cast<int>(shares.size());
+  report->warnings = std::move(problems);
+  return Status::OK();
+}
+
+Status CombineJson(const ShareInput& input, const CombineOptions& o, SecureBuffer* secret,
+                   CombineReport* report) {
+  const SecretJson doc = SecretJson::parse(input.text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Status::InvalidArgument(input.origin + ": not a valid JSON object");
+  }
+  auto field = [&](const char* key) { return doc.find(key); };
+  if (field("format") == doc.end() || *field("format") != "meshvault-shares") {
+    return Status::InvalidArgument(input.origin + ": JSON is not a meshvault share set "
+                                   "(\"format\" must be \"meshvault-shares\")");
+  }
+  if (field("version") == doc.end() || *field("version") != 1) {
+    return Status::InvalidArgument(input.origin + ": unsupported share set version");
+  }
+  const auto shares = field("shares");
+  if (shares == doc.end() || !shares->is_array()) {
+    return Status::InvalidArgument(input.origin + ": JSON has no \"shares\" array");
+  }
+  std::vector<ShareInput> lines;
+  for (size_t i = 0; i < shares->size(); ++i) {
+    const auto& v = (*shares)[i];
+    if (!v.is_string()) {
+      return Status::InvalidArgument(input.origin + ": shares[" + std::to_string(i) +
+                                     "] is not a string");
+    }
+    const auto& str = v.get_ref<const SecretString&>();
+    lines.push_back({input.origin + " shares[" + std::to_string(i) + "]", {str.data(), str.size()}});
+  }
+  Status s = CombineText(lines, o, secret, report);
+  if (!s.ok()) return s;
+  const auto threshold = field("threshold");
+  if (threshold != doc.end() && *threshold != report->threshold) {
+    return Status::InvalidArgument(input.origin + ": the JSON's threshold does not match its "
+                                   "shares");
+  }
+  const auto set_id = field("set_id");
+  if (set_id != doc.end() && (!set_id->is_string() ||
+                              set_id->get_ref<const SecretString&>() != report->set_id.c_str())) {
+    return Status::InvalidArgument(input.origin + ": the JSON's set_id does not match its shares");
+  }
+  const auto label = field("label");
+  if (label != doc.end() && label->is_string()) {
+    const auto& l = label->get_ref<const SecretString&>();
+    report->label.assign(l.data(), l.size());
+  }
+  report->format = ShareFormat::kJson;
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& options,
+                     SecureBuffer* secret, CombineReport* report) {
+  if (Status s = mesh::InitSodium(); !s.ok()) return s;
+  if (options.max_secret_bytes > kMaxSecretBytesLimit) {
+    return Status::InvalidArgument("the secret size limit can be raised to at most " +
+                                   std::to_string(kMaxSecretBytesLimit) + " bytes");
+  }
+  if (inputs.empty()) return Status::InvalidArgument("no shares were given");
+  *report = CombineReport();
+
+  // Classify each input; every input must be of one format.
+  std::map<ShareFormat, std::vector<std::string>> kinds;
+  for (const auto& in : inputs) {
+    ShareFormat f = ShareFormat::kVault;
+    if (options.format) {
+      f = *options.format;
+    } else if (in.text.starts_with('{')) {
+      f = ShareFormat::kJson;
+    } else if (text_share::LooksLikeTextShare(in.text)) {
+      f = ShareFormat::kText;
+    } else if (IsHexLine(in.text)) {
+      f = ShareFormat::kVaultHex;
+    }
+    kinds[f].push_back(in.origin);
+  }
+  // A hex line is also valid base64; when base64 lines are present, hex-looking lines are
+  // read as base64 unless their hex reading has the base64 lines' length (real mixing).
+  if (!options.format && kinds.count(ShareFormat::kVault) && kinds.count(ShareFormat::kVaultHex)) {
+    const auto b64_len = [](std::string_view s) {
+      size_t pad = s.ends_with("==") ? 2 : s.ends_with('=') ? 1 : 0;
+      return s.size() / 4 * 3 - pad;
+    };
+    size_t b64 = 0;
+    for (const auto& in : inputs) {
+      if (!IsHexLine(in.text)) b64 = b64_len(in.text);
+    }
+    bool mixed = false;
+    for (const auto& in : inputs) {
+      mixed = mixed || (IsHexLine(in.text) && in.text.size() / 2 == b64);
+    }
+    if (!mixed) {
+      auto& v = kinds[ShareFormat::kVault];
+      const auto& h = kinds[ShareFormat::kVaultHex];
+      v.insert(v.end(), h.begin(), h.end());
+      kinds.erase(ShareFormat::kVaultHex);
+    }
+  }
+  if (kinds.size() > 1) {
+    std::vector<std::string> parts;
+    for (const auto& [f, origins] : kinds) {
+      parts.push_back(Join(origins, ", ") + " " + (origins.size() > 1 ? "are " : "is ") +
+                      std::string(ShareFormatName(f)));
+    }
+    return Status::InvalidArgument("mixed share formats: " + Join(parts, "; ") +
+                                   "; give shares of one format");
+  }
+  switch (kinds.begin()->first) {
+    case ShareFormat::kJson:
+      if (inputs.size() != 1) {
+        return Status::InvalidArgument("give one JSON share set at a time");
+      }
+      return CombineJson(inputs[0], options, secret, report);
+    case ShareFormat::kText: return CombineText(inputs, options, secret, report);
+    case ShareFormat::kVault: return CombineVault(inputs, options, false, secret, report);
+    case ShareFormat::kVaultHex: return CombineVault(inputs, options, true, secret, report);
+  }
+  return Status::InvalidArgument("unknown share format");
+}
+
+}  // namespace vault

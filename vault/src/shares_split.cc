@@ -1,0 +1,200 @@
+// SplitSecret, the format names, and cutting input text into share lines.
+#include <sodium.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "share_payload.h"
+#include "text_share.h"
+#include "vault/shares.h"
+
+namespace vault {
+
+using mesh::SecureBuffer;
+using mesh::Status;
+
+std::string_view ShareFormatName(ShareFormat format) {
+  switch (format) {
+    case ShareFormat::kText: return "text";
+    case ShareFormat::kJson: return "json";
+    case ShareFormat::kVault: return "vault";
+    case ShareFormat::kVaultHex: return "vault-hex";
+  }
+  return "unknown";
+}
+
+std::optional<ShareFormat> ParseShareFormat(std::string_view name) {
+  for (ShareFormat f :
+       {ShareFormat::kText, ShareFormat::kJson, ShareFormat::kVault, ShareFormat::kVaultHex}) {
+    if (name == ShareFormatName(f)) return f;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr size_t kMaxLabelBytes = 256;
+
+}  // namespace
+
+Status CheckSplitOptions(const SplitOptions& o) {
+  if (o.threshold < shamir::kMinThreshold) {
+    return Status::InvalidArgument("threshold " + std::to_string(o.threshold) +
+                                   " is too small: it must be at least 2 (with 1, every share "
+                                   "would be the secret itself)");
+  }
+  if (o.shares > shamir::kMaxShares) {
+    return Status::InvalidArgument("share count " + std::to_string(o.shares) +
+                                   " is too large: at most 255 shares");
+  }
+  if (o.threshold > o.shares) {
+    return Status::InvalidArgument("threshold " + std::to_string(o.threshold) +
+                                   " is greater than the share count " +
+                                   std::to_string(o.shares));
+  }
+  if (o.max_secret_bytes > kMaxSecretBytesLimit) {
+    return Status::InvalidArgument("the secret size limit can be raised to at most " +
+                                   std::to_string(kMaxSecretBytesLimit) + " bytes");
+  }
+  if (o.label.size() > kMaxLabelBytes) {
+    return Status::InvalidArgument("the label is longer than 256 bytes");
+  }
+  for (unsigned char c : o.label) {
+    if (c < 0x20 || c == 0x7F) {
+      return Status::InvalidArgument("the label contains a control character");
+    }
+  }
+  return Status::OK();
+}
+
+namespace {
+
+// ys[i] = i-th slice of `storage`, each `len` bytes.
+std::vector<std::span<uint8_t>> Slices(SecureBuffer& storage, size_t count, size_t len) {
+  std::vector<std::span<uint8_t>> ys;
+  ys.reserve(count);
+  for (size_t i = 0; i < count; ++i) ys.emplace_back(storage.data() + i * len, len);
+  return ys;
+}
+
+Status SplitAuthenticated(std::span<const uint8_t> secret, const SplitOptions& o,
+                          SecureBuffer* out) {
+  share_payload::SetParams params;
+  randombytes_buf(params.set_id.data(), params.set_id.size());
+  params.threshold = o.threshold;
+  params.count = o.shares;
+  SecureBuffer payload;
+  share_payload::Seal(params, secret, &payload);
+
+  const auto n = static_cast<size_t>(o.shares);
+  SecureBuffer storage(n * payload.size());
+  std::vector<std::span<uint8_t>> ys = Slices(storage, n, payload.size());
+  std::vector<uint8_t> xs(n);
+  Status s = shamir::Split(payload.span(), o.threshold, ys, xs, o.kernel);
+  if (!s.ok()) return s;
+
+  const std::string set_id = text_share::SetIdString(params.set_id);
+  if (o.format == ShareFormat::kJson) {
+    nlohmann::json head = {{"format", "meshvault-shares"}, {"version", 1},
+                           {"set_id", set_id},             {"threshold", o.threshold},
+                           {"count", o.shares},            {"label", o.label}};
+    std::string prefix = head.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    prefix.pop_back();  // reopen the object to append the shares array
+    out->Append(prefix + ",\"shares\":[");
+  } else if (!o.label.empty()) {
+    out->Append("# " + o.label + "\n");
+  }
+  for (size_t i = 0; i < n; ++i) {
+    text_share::Header h{o.threshold, o.shares, static_cast<int>(i + 1), params.set_id};
+    if (o.format == ShareFormat::kJson) out->Append(i == 0 ? "\"" : ",\"");
+    text_share::Encode(h, xs[i], ys[i], out);
+    out->Append(o.format == ShareFormat::kJson ? "\"" : "\n");
+  }
+  if (o.format == ShareFormat::kJson) out->Append("]}\n");
+  return Status::OK();
+}
+
+Status SplitVault(std::span<const uint8_t> secret, const SplitOptions& o, SecureBuffer* out) {
+  const auto n = static_cast<size_t>(o.shares);
+  const size_t share_len = secret.size() + 1;  // y bytes then the x byte, as Vault lays it out
+  SecureBuffer storage(n * share_len);
+  std::vector<std::span<uint8_t>> ys;
+  for (size_t i = 0; i < n; ++i) ys.emplace_back(storage.data() + i * share_len, secret.size());
+  std::vector<uint8_t> xs(n);
+  Status s = shamir::Split(secret, o.threshold, ys, xs, o.kernel);
+  if (!s.ok()) return s;
+  const bool hex = o.format == ShareFormat::kVaultHex;
+  const size_t line_len = hex ? share_len * 2 + 1
+                              : sodium_base64_ENCODED_LEN(share_len, sodium_base64_VARIANT_ORIGINAL);
+  out->Reserve(out->size() + n * (line_len + 1));
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t* share = storage.data() + i * share_len;
+    share[secret.size()] = xs[i];
+    const size_t at = out->size();
+    out->Resize(at + line_len);
+    auto* dst = reinterpret_cast<char*>(out->data() + at);
+    if (hex) {
+      sodium_bin2hex(dst, line_len, share, share_len);
+    } else {
+      sodium_bin2base64(dst, line_len, share, share_len, sodium_base64_VARIANT_ORIGINAL);
+    }
+    out->Resize(at + line_len - 1);  // drop the NUL
+    out->Append("\n");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status SplitSecret(std::span<const uint8_t> secret, const SplitOptions& options,
+                   SecureBuffer* out) {
+  Status s = CheckSplitOptions(options);
+  if (!s.ok()) return s;
+  if (secret.empty()) return Status::InvalidArgument("the secret is empty");
+  if (secret.size() > options.max_secret_bytes) {
+    return Status::ResourceExhausted("the secret is " + std::to_string(secret.size()) +
+                                     " bytes, over the limit of " +
+                                     std::to_string(options.max_secret_bytes) +
+                                     " (raise it with --max-size)");
+  }
+  if (s = mesh::InitSodium(); !s.ok()) return s;
+  *out = SecureBuffer();
+  switch (options.format) {
+    case ShareFormat::kText:
+    case ShareFormat::kJson: return SplitAuthenticated(secret, options, out);
+    case ShareFormat::kVault:
+    case ShareFormat::kVaultHex: return SplitVault(secret, options, out);
+  }
+  return Status::InvalidArgument("unknown share format");
+}
+
+std::vector<ShareInput> SplitShareLines(std::string_view text, std::string_view origin_prefix) {
+  std::vector<ShareInput> inputs;
+  auto trim = [](std::string_view s) {
+    const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+  };
+  const std::string_view all = trim(text);
+  if (all.starts_with('{')) {
+    inputs.push_back({std::string(origin_prefix) + "1", all});
+    return inputs;
+  }
+  size_t line_no = 0;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    ++line_no;
+    const std::string_view line = trim(text.substr(start, end - start));
+    if (!line.empty() && !line.starts_with('#')) {
+      inputs.push_back({std::string(origin_prefix) + std::to_string(line_no), line});
+    }
+    start = end + 1;
+  }
+  return inputs;
+}
+
+}  // namespace vault
