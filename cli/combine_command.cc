@@ -30,7 +30,8 @@ int RunCombine(CombineArgs& a) {
   vault::CombineOptions o;
   if (!a.format.empty()) {
     o.format = vault::ParseShareFormat(a.format);
-    if (!o.format) return fail("unknown --format '" + a.format + "' (text, json, vault, vault-hex)");
+    if (!o.format)
+      return fail("unknown --format '" + a.format + "' (text, json, vault, vault-hex)");
   }
   const auto max = ParseSize(a.max_size);
   if (!max) return fail("--max-size '" + a.max_size + "' is not a size (e.g. 1048576, 4M)");
@@ -87,8 +88,8 @@ int RunCombine(CombineArgs& a) {
 
   if (a.hex || a.base64) {
     const int variant = sodium_base64_VARIANT_ORIGINAL;
-    const size_t len = a.hex ? secret.size() * 2 + 1
-                             : sodium_base64_ENCODED_LEN(secret.size(), variant);
+    const size_t len =
+        a.hex ? secret.size() * 2 + 1 : sodium_base64_ENCODED_LEN(secret.size(), variant);
     mesh::SecureBuffer encoded(len);
     auto* dst = reinterpret_cast<char*>(encoded.data());
     if (a.hex) {
@@ -110,13 +111,15 @@ int RunCombine(CombineArgs& a) {
 void AddCombineCommand(CLI::App* app, int* exit_code, int argc, char** argv) {
   auto args = std::make_shared<CombineArgs>();
   CLI::App* cmd = app->add_subcommand(
-      "combine", "Recover a secret from shares (offline). Shares come from the arguments, "
-                 "--in, standard input, or a hidden prompt; one per line, blank lines and # "
-                 "comments ignored. The format is detected. The secret goes to standard output "
-                 "only.");
+      "combine",
+      "Recover a secret from shares (offline). Shares come from the arguments, "
+      "--in, standard input, or a hidden prompt; one per line, blank lines and # "
+      "comments ignored. The format is detected. The secret goes to standard output "
+      "only.");
   cmd->alias("recover");
-  cmd->add_option("share", args->shares, "shares (prefer --in or standard input: arguments "
-                                         "are visible to other users of the machine)");
+  cmd->add_option("share", args->shares,
+                  "shares (prefer --in or standard input: arguments "
+                  "are visible to other users of the machine)");
   cmd->add_option("--in", args->in, "read shares from FILE, or - for standard input")
       ->envname("MESHVAULT_IN");
   cmd->add_option("--format", args->format, "force the share format (default: detect)")

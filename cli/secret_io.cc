@@ -38,7 +38,8 @@ Status ReadFd(int fd, std::string_view what, size_t limit, SecureBuffer* out) {
     if (n == 0) break;
     if (buf.size() > limit) {
       return Status::ResourceExhausted(std::string(what) + " is larger than the limit of " +
-                                       std::to_string(limit) + " bytes (raise it with "
+                                       std::to_string(limit) +
+                                       " bytes (raise it with "
                                        "--max-size)");
     }
   }

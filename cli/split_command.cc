@@ -69,9 +69,10 @@ int RunSplit(const SplitArgs& a) {
 void AddSplitCommand(CLI::App* app, int* exit_code) {
   auto args = std::make_shared<SplitArgs>();
   CLI::App* cmd = app->add_subcommand(
-      "split", "Split a secret into shares (offline). The secret is read from --in, from "
-               "standard input when it is piped, or from a hidden prompt; its exact bytes are "
-               "used (printf, not echo, avoids a trailing newline).");
+      "split",
+      "Split a secret into shares (offline). The secret is read from --in, from "
+      "standard input when it is piped, or from a hidden prompt; its exact bytes are "
+      "used (printf, not echo, avoids a trailing newline).");
   cmd->add_option("-t,--threshold", args->threshold, "shares needed to recover (2..n)")
       ->required()
       ->envname("MESHVAULT_THRESHOLD");

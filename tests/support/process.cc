@@ -20,8 +20,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, std::string_view 
   if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) {
     throw std::runtime_error("pipe failed");
   }
-  std::vector<std::string> env_strings = {std::string("PATH=") + (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin"),
-                                          std::string("HOME=") + (getenv("HOME") ? getenv("HOME") : "/tmp")};
+  std::vector<std::string> env_strings = {
+      std::string("PATH=") + (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin"),
+      std::string("HOME=") + (getenv("HOME") ? getenv("HOME") : "/tmp")};
   env_strings.insert(env_strings.end(), env.begin(), env.end());
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
@@ -23,6 +24,27 @@ inline char HexDigit(unsigned nibble) {
   // 0..9 -> '0'..'9'; 10..15 -> 'a'..'f': add 39 exactly when nibble > 9.
   const unsigned over_nine = (9U - nibble) >> 8 & 1U;  // 1 when nibble > 9 (wraps negative)
   return static_cast<char>('0' + nibble + over_nine * 39U);
+}
+
+// Whether `s` starts with `prefix` (or, ends with `suffix`), comparing every byte without an
+// early exit; only the verdict is public.
+inline bool StartsWith(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  unsigned diff = 0;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    diff |= static_cast<unsigned char>(s[i]) ^ static_cast<unsigned char>(prefix[i]);
+  }
+  MESHVAULT_DECLASSIFY(&diff, sizeof(diff));
+  return diff == 0;
+}
+inline bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && StartsWith(s.substr(s.size() - suffix.size()), suffix);
+}
+
+// A character that is public by position (a separator, a header field).
+inline char PublicChar(const char* p) {
+  MESHVAULT_DECLASSIFY(p, 1);
+  return *p;
 }
 
 // Returns `value` with its definedness restored, for a decision that is public by design.

@@ -35,4 +35,18 @@ void MulAddScalar(uint8_t* out, const uint8_t* in, uint8_t c, const uint8_t* add
   for (; i < len; ++i) out[i] = static_cast<uint8_t>(Mul(in[i], c) ^ add[i]);
 }
 
+void EvalByPasses(MulAddFn mul_add, const uint8_t* const* coeffs, size_t t, const uint8_t* xs,
+                  size_t n, uint8_t* const* outs, size_t len) {
+  for (size_t k = 0; k < n; ++k) {
+    uint8_t* y = outs[k];
+    if (t == 1) {
+      std::memcpy(y, coeffs[0], len);
+      continue;
+    }
+    // y = (((c_{t-1} x + c_{t-2}) x + ...) x + c_0
+    mul_add(y, coeffs[t - 1], xs[k], coeffs[t - 2], len);
+    for (size_t j = t - 2; j-- > 0;) mul_add(y, y, xs[k], coeffs[j], len);
+  }
+}
+
 }  // namespace vault::gf256

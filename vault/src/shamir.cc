@@ -6,6 +6,7 @@
 #include <array>
 #include <string>
 
+#include "ct.h"
 #include "gf256.h"
 #include "shamir_internal.h"
 
@@ -15,11 +16,16 @@ using mesh::Status;
 
 std::string_view KernelName(Kernel kernel) {
   switch (kernel) {
-    case Kernel::kAuto: return "auto";
-    case Kernel::kScalar: return "scalar";
-    case Kernel::kSsse3: return "ssse3";
-    case Kernel::kAvx2: return "avx2";
-    case Kernel::kGfni: return "gfni";
+    case Kernel::kAuto:
+      return "auto";
+    case Kernel::kScalar:
+      return "scalar";
+    case Kernel::kSsse3:
+      return "ssse3";
+    case Kernel::kAvx2:
+      return "avx2";
+    case Kernel::kGfni:
+      return "gfni";
   }
   return "unknown";
 }
@@ -27,13 +33,18 @@ std::string_view KernelName(Kernel kernel) {
 bool KernelAvailable(Kernel kernel) {
   switch (kernel) {
     case Kernel::kAuto:
-    case Kernel::kScalar: return true;
+    case Kernel::kScalar:
+      return true;
 #if defined(__x86_64__) || defined(__i386__)
-    case Kernel::kSsse3: return __builtin_cpu_supports("ssse3");
-    case Kernel::kAvx2: return __builtin_cpu_supports("avx2");
-    case Kernel::kGfni: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("gfni");
+    case Kernel::kSsse3:
+      return __builtin_cpu_supports("ssse3");
+    case Kernel::kAvx2:
+      return __builtin_cpu_supports("avx2");
+    case Kernel::kGfni:
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("gfni");
 #else
-    default: return false;
+    default:
+      return false;
 #endif
   }
   return false;
@@ -56,11 +67,15 @@ MulAddFn MulAddFor(shamir::Kernel kernel) {
   if (kernel == shamir::Kernel::kAuto) kernel = shamir::BestKernel();
   switch (kernel) {
 #if defined(__x86_64__) || defined(__i386__)
-    case shamir::Kernel::kSsse3: return MulAddSsse3;
-    case shamir::Kernel::kAvx2: return MulAddAvx2;
-    case shamir::Kernel::kGfni: return MulAddGfni;
+    case shamir::Kernel::kSsse3:
+      return MulAddSsse3;
+    case shamir::Kernel::kAvx2:
+      return MulAddAvx2;
+    case shamir::Kernel::kGfni:
+      return MulAddGfni;
 #endif
-    default: return MulAddScalar;
+    default:
+      return MulAddScalar;
   }
 }
 }  // namespace vault::gf256
@@ -69,9 +84,9 @@ namespace vault::shamir {
 namespace {
 
 // Coefficients are made and used one block at a time so they stay in L1 and on the stack:
-// no heap allocation, and the buffer is wiped before returning.
-constexpr size_t kCoefficientBufferBytes = 16 * 1024;
-constexpr size_t kChachaBlock = 64;
+// no heap allocation, and the used part is wiped before returning.
+constexpr size_t kCoefficientBufferBytes = 8 * 1024;
+constexpr size_t kStreamBlock = 64;  // Salsa20 block: the unit of its counter
 
 Status CheckSplitArgs(std::span<const uint8_t> secret, int threshold,
                       std::span<const std::span<uint8_t>> ys, size_t xs_size, Kernel kernel) {
@@ -90,10 +105,6 @@ Status CheckSplitArgs(std::span<const uint8_t> secret, int threshold,
                                    " is greater than the share count " + std::to_string(n));
   }
   if (xs_size != n) return Status::InvalidArgument("xs and ys differ in length");
-  // The ChaCha20-IETF block counter is 32 bits: 2^38 keystream bytes in all.
-  if (secret.size() > (uint64_t{1} << 38) / static_cast<uint64_t>(threshold - 1)) {
-    return Status::InvalidArgument("the secret is too large to split");
-  }
   for (const auto& y : ys) {
     if (y.size() != secret.size()) {
       return Status::InvalidArgument("each share buffer must be as long as the secret");
@@ -106,16 +117,23 @@ Status CheckSplitArgs(std::span<const uint8_t> secret, int threshold,
   return Status::OK();
 }
 
-// Draws ys.size() distinct values from 1..255 in uniformly random order: the first n steps of
+// Fills `out` with Salsa20 keystream for (seed, nonce) starting at block `counter`.
+void Keystream(std::span<uint8_t> out, const std::array<uint8_t, 8>& nonce, uint64_t counter,
+               std::span<const uint8_t, internal::kSeedBytes> seed) {
+  std::fill(out.begin(), out.end(), uint8_t{0});
+  crypto_stream_salsa20_xor_ic(out.data(), out.data(), out.size(), nonce.data(), counter,
+                               seed.data());
+}
+
+// Draws xs.size() distinct values from 1..255 in uniformly random order: the first n steps of
 // a Fisher-Yates shuffle, each index drawn without bias by rejection sampling on keystream
-// bytes. x coordinates are public, so branching on them is fine.
+// bytes (nonce 1). x coordinates are public, so branching on them is fine.
 void DrawXs(std::span<const uint8_t, internal::kSeedBytes> seed, std::span<uint8_t> xs) {
   std::array<uint8_t, 255> pool{};
   for (int i = 0; i < 255; ++i) pool[i] = static_cast<uint8_t>(i + 1);
-  std::array<uint8_t, crypto_stream_chacha20_ietf_NONCEBYTES> nonce{};
-  nonce[0] = 1;
-  std::array<uint8_t, kChachaBlock> stream{};
-  uint32_t counter = 0;
+  const std::array<uint8_t, 8> nonce = {1};
+  std::array<uint8_t, kStreamBlock> stream{};
+  uint64_t counter = 0;
   size_t used = stream.size();
   for (size_t i = 0; i < xs.size(); ++i) {
     const unsigned range = 255U - static_cast<unsigned>(i);  // pick from pool[i..254]
@@ -123,9 +141,9 @@ void DrawXs(std::span<const uint8_t, internal::kSeedBytes> seed, std::span<uint8
     unsigned r = 0;
     do {
       if (used == stream.size()) {
-        stream.fill(0);
-        crypto_stream_chacha20_ietf_xor_ic(stream.data(), stream.data(), stream.size(),
-                                           nonce.data(), counter++, seed.data());
+        Keystream(stream, nonce, counter++, seed);
+        // This keystream only picks x coordinates, which are public.
+        MESHVAULT_DECLASSIFY(stream.data(), stream.size());
         used = 0;
       }
       r = stream[used++];
@@ -134,6 +152,16 @@ void DrawXs(std::span<const uint8_t, internal::kSeedBytes> seed, std::span<uint8
     xs[i] = pool[i];
   }
   sodium_memzero(stream.data(), stream.size());
+}
+
+void Evaluate(Kernel kernel, const uint8_t* const* coeffs, size_t t, const uint8_t* xs, size_t n,
+              uint8_t* const* outs, size_t len) {
+  if (kernel == Kernel::kAuto) kernel = BestKernel();
+#if defined(__x86_64__) || defined(__i386__)
+  if (kernel == Kernel::kGfni) return gf256::EvalGfni(coeffs, t, xs, n, outs, len);
+  if (kernel == Kernel::kAvx2) return gf256::EvalAvx2(coeffs, t, xs, n, outs, len);
+#endif
+  gf256::EvalByPasses(gf256::MulAddFor(kernel), coeffs, t, xs, n, outs, len);
 }
 
 }  // namespace
@@ -151,39 +179,29 @@ Status SplitWithXs(std::span<const uint8_t> secret, int threshold,
       if (xs[i] == xs[j]) return Status::InvalidArgument("x coordinates must be distinct");
     }
   }
-  const gf256::MulAddFn mul_add = gf256::MulAddFor(kernel);
-  const size_t degree = static_cast<size_t>(threshold) - 1;
-  // Block length: a multiple of the ChaCha block so each block starts on a keystream block.
-  const size_t block = std::max(kChachaBlock, kCoefficientBufferBytes / degree / kChachaBlock *
-                                                  kChachaBlock);
-  alignas(64) uint8_t coeffs[kCoefficientBufferBytes + kChachaBlock * 255];
-  const std::array<uint8_t, crypto_stream_chacha20_ietf_NONCEBYTES> nonce{};
-
+  const auto t = static_cast<size_t>(threshold);
+  const size_t degree = t - 1;
+  // Block length: a multiple of the Salsa20 block, so each block's keystream starts on one.
+  const size_t block =
+      std::max(kStreamBlock, kCoefficientBufferBytes / degree / kStreamBlock * kStreamBlock);
+  alignas(64) uint8_t coeffs[kCoefficientBufferBytes + kStreamBlock * kMaxShares];
+  const uint8_t* columns[kMaxShares];
+  uint8_t* outs[kMaxShares];
+  const std::array<uint8_t, 8> nonce{};
+  size_t used = 0;
   for (size_t off = 0; off < secret.size(); off += block) {
     const size_t len = std::min(block, secret.size() - off);
-    // Coefficient j (1..degree) of byte off+p sits at coeffs[(j-1)*block + p]. The keystream
-    // for this block starts at byte off*degree, which is a multiple of 64.
-    const size_t span = degree * block;
-    std::fill_n(coeffs, span, uint8_t{0});
-    crypto_stream_chacha20_ietf_xor_ic(coeffs, coeffs, span, nonce.data(),
-                                       static_cast<uint32_t>(off * degree / kChachaBlock),
-                                       seed.data());
-    const uint8_t* src = secret.data() + off;
-    for (size_t k = 0; k < ys.size(); ++k) {
-      uint8_t* y = ys[k].data() + off;
-      const uint8_t x = xs[k];
-      // Horner: y = (((a_d x + a_{d-1}) x + ...) x + a_1) x + s.
-      const uint8_t* lead = coeffs + (degree - 1) * block;
-      if (degree == 1) {
-        mul_add(y, lead, x, src, len);
-        continue;
-      }
-      mul_add(y, lead, x, coeffs + (degree - 2) * block, len);
-      for (size_t j = degree - 2; j >= 1; --j) mul_add(y, y, x, coeffs + (j - 1) * block, len);
-      mul_add(y, y, x, src, len);
-    }
+    // Coefficient j (1..degree) of byte off+p is coeffs[(j-1)*stride + p]; this block owns
+    // keystream bytes [off*degree, (off+block)*degree), so blocks never share keystream.
+    const size_t stride = (len + kStreamBlock - 1) / kStreamBlock * kStreamBlock;
+    Keystream({coeffs, degree * stride}, nonce, off * degree / kStreamBlock, seed);
+    used = std::max(used, degree * stride);
+    columns[0] = secret.data() + off;
+    for (size_t j = 1; j <= degree; ++j) columns[j] = coeffs + (j - 1) * stride;
+    for (size_t k = 0; k < ys.size(); ++k) outs[k] = ys[k].data() + off;
+    Evaluate(kernel, columns, t, xs.data(), ys.size(), outs, len);
   }
-  sodium_memzero(coeffs, sizeof(coeffs));
+  sodium_memzero(coeffs, used);
   return Status::OK();
 }
 
@@ -198,8 +216,8 @@ Status SplitWithSeed(std::span<const uint8_t> secret, int threshold,
 
 }  // namespace internal
 
-Status Split(std::span<const uint8_t> secret, int threshold,
-             std::span<const std::span<uint8_t>> ys, std::span<uint8_t> xs, Kernel kernel) {
+Status Split(std::span<const uint8_t> secret, int threshold, std::span<const std::span<uint8_t>> ys,
+             std::span<uint8_t> xs, Kernel kernel) {
   std::array<uint8_t, internal::kSeedBytes> seed{};
   randombytes_buf(seed.data(), seed.size());
   Status s = internal::SplitWithSeed(secret, threshold, ys, xs, seed, kernel);

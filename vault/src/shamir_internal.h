@@ -8,10 +8,10 @@
 
 namespace vault::shamir::internal {
 
-inline constexpr size_t kSeedBytes = crypto_stream_chacha20_ietf_KEYBYTES;
+inline constexpr size_t kSeedBytes = crypto_stream_salsa20_KEYBYTES;
 
-// Split with every random choice derived from `seed`: the x coordinates (ChaCha20-IETF
-// keystream, nonce 1, Fisher-Yates) and the coefficients (keystream, nonce 0).
+// Split with every random choice derived from `seed`: the x coordinates (Salsa20 keystream,
+// nonce 1, Fisher-Yates) and the coefficients (keystream, nonce 0).
 mesh::Status SplitWithSeed(std::span<const uint8_t> secret, int threshold,
                            std::span<const std::span<uint8_t>> ys, std::span<uint8_t> xs,
                            std::span<const uint8_t, kSeedBytes> seed, Kernel kernel);

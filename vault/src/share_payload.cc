@@ -19,8 +19,7 @@ void ComputeTag(const SetParams& params, std::span<const uint8_t> key,
   crypto_generichash_init(&st, mac_key, sizeof(mac_key), kTagBytes);
   crypto_generichash_update(&st, reinterpret_cast<const uint8_t*>(kDomain), sizeof(kDomain));
   crypto_generichash_update(&st, params.set_id.data(), params.set_id.size());
-  uint8_t fields[10] = {static_cast<uint8_t>(params.threshold),
-                        static_cast<uint8_t>(params.count)};
+  uint8_t fields[10] = {static_cast<uint8_t>(params.threshold), static_cast<uint8_t>(params.count)};
   const uint64_t len = secret.size();
   for (int i = 0; i < 8; ++i) fields[2 + i] = static_cast<uint8_t>(len >> (8 * i));
   crypto_generichash_update(&st, fields, sizeof(fields));

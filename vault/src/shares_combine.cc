@@ -6,6 +6,7 @@
 #include <map>
 #include <vector>
 
+#include "ct.h"
 #include "secret_json.h"
 #include "share_payload.h"
 #include "text_share.h"
@@ -58,7 +59,7 @@ void KeepMajority(std::vector<TextCandidate>* cands, std::vector<std::string>* p
 
 bool SameShare(const text_share::Decoded& a, const text_share::Decoded& b) {
   return a.x == b.x && a.header.index == b.header.index && a.y.size() == b.y.size() &&
-         sodium_memcmp(a.y.data(), b.y.data(), a.y.size()) == 0;
+         ct::Declassify(sodium_memcmp(a.y.data(), b.y.data(), a.y.size())) == 0;
 }
 
 // Advances `idx` (strictly increasing, values < m) to the next t-combination.
@@ -128,7 +129,8 @@ Status CombineText(std::span<const ShareInput> inputs, const CombineOptions& o,
       },
       [](const TextCandidate& c) {
         return "share disagrees with the others of its set on threshold, count or length (it "
-               "says " + std::to_string(c.share.header.threshold) + "of" +
+               "says " +
+               std::to_string(c.share.header.threshold) + "of" +
                std::to_string(c.share.header.count) + ")";
       });
   // Exact duplicates are dropped.
@@ -179,7 +181,7 @@ Status CombineText(std::span<const ShareInput> inputs, const CombineOptions& o,
     ++attempts;
     Status s = shamir::Interpolate(subset, 0, payload.span(), o.kernel);
     if (!s.ok()) return s;
-    found = share_payload::Verify(params, payload.span());
+    found = ct::Declassify(share_payload::Verify(params, payload.span()));
   } while (!found && attempts < kMaxSubsetAttempts && NextCombination(&idx, cands.size()));
 
   if (!found) {
@@ -206,8 +208,9 @@ Status CombineText(std::span<const ShareInput> inputs, const CombineOptions& o,
     if (std::find(idx.begin(), idx.end(), j) != idx.end()) continue;
     Status s = shamir::Interpolate(subset, cands[j].share.x, expected.span(), o.kernel);
     if (!s.ok()) return s;
-    if (sodium_memcmp(expected.data(), cands[j].share.y.data(), ylen) != 0) {
-      problems.push_back(cands[j].origin + ": share does not match the others (altered or "
+    if (ct::Declassify(sodium_memcmp(expected.data(), cands[j].share.y.data(), ylen)) != 0) {
+      problems.push_back(cands[j].origin +
+                         ": share does not match the others (altered or "
                          "damaged); it was not used");
     }
   }
@@ -222,9 +225,18 @@ Status CombineText(std::span<const ShareInput> inputs, const CombineOptions& o,
   return Status::OK();
 }
 
+// True when every character is a hex digit, computed without branching on (or indexing a
+// table by) the characters; only the verdict is public.
 bool IsHexLine(std::string_view s) {
-  return !s.empty() && s.size() % 2 == 0 &&
-         std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  unsigned bad = 0;
+  for (char ch : s) {
+    const unsigned c = static_cast<unsigned char>(ch);
+    const unsigned lower = c | 0x20U;
+    const unsigned digit = (c - '0') < 10U;  // comparisons compile to setcc, not jumps
+    const unsigned alpha = (lower - 'a') < 6U;
+    bad |= (digit | alpha) ^ 1U;
+  }
+  return !s.empty() && s.size() % 2 == 0 && ct::Declassify(bad) == 0;
 }
 
 Status CombineVault(std::span<const ShareInput> inputs, const CombineOptions& o, bool hex,
@@ -236,31 +248,37 @@ Status CombineVault(std::span<const ShareInput> inputs, const CombineOptions& o,
   for (const auto& in : inputs) {
     const size_t cap = hex ? in.text.size() / 2 : in.text.size() / 4 * 3 + 3;
     if (cap > max_len + 3) {
-      return Status::ResourceExhausted(in.origin + ": share is longer than the secret size limit "
+      return Status::ResourceExhausted(in.origin +
+                                       ": share is longer than the secret size limit "
                                        "allows (raise it with --max-size)");
     }
     SecureBuffer b(cap);
     size_t len = 0;
     const char* end = nullptr;
-    const int rc = hex ? sodium_hex2bin(b.data(), b.size(), in.text.data(), in.text.size(),
-                                        nullptr, &len, &end)
+    const int rc = hex ? sodium_hex2bin(b.data(), b.size(), in.text.data(), in.text.size(), nullptr,
+                                        &len, &end)
                        : sodium_base642bin(b.data(), b.size(), in.text.data(), in.text.size(),
                                            nullptr, &len, &end, sodium_base64_VARIANT_ORIGINAL);
-    if (rc != 0 || end != in.text.data() + in.text.size()) {
+    if (ct::Declassify(rc) != 0 || ct::Declassify(end) != in.text.data() + in.text.size()) {
       return Status::InvalidArgument(in.origin + ": not a valid " + std::string(name) +
                                      " share (and not a meshvault text share)");
     }
+    len = ct::Declassify(len);
     if (len < 2) {
-      return Status::InvalidArgument(in.origin + ": share is too short (a Vault share holds at "
+      return Status::InvalidArgument(in.origin +
+                                     ": share is too short (a Vault share holds at "
                                      "least one secret byte and the x byte)");
     }
     if (len > max_len) {
-      return Status::ResourceExhausted(in.origin + ": share is longer than the secret size "
+      return Status::ResourceExhausted(in.origin +
+                                       ": share is longer than the secret size "
                                        "limit allows (raise it with --max-size)");
     }
     b.Resize(len);
+    MESHVAULT_DECLASSIFY(b.data() + len - 1, 1);  // x is public
     if (b.data()[len - 1] == 0) {
-      return Status::InvalidArgument(in.origin + ": share has x coordinate 0, which no valid "
+      return Status::InvalidArgument(in.origin +
+                                     ": share has x coordinate 0, which no valid "
                                      "share has");
     }
     raw.push_back(std::move(b));
@@ -270,9 +288,8 @@ Status CombineVault(std::span<const ShareInput> inputs, const CombineOptions& o,
   for (size_t i = 0; i < raw.size(); ++i) {
     if (raw[i].size() != raw[0].size()) {
       return Status::InvalidArgument("shares differ in length: " + inputs[0].origin + " holds " +
-                                     std::to_string(raw[0].size()) + " bytes, " +
-                                     inputs[i].origin + " holds " +
-                                     std::to_string(raw[i].size()) +
+                                     std::to_string(raw[0].size()) + " bytes, " + inputs[i].origin +
+                                     " holds " + std::to_string(raw[i].size()) +
                                      " (are they from different secrets?)");
     }
     const uint8_t x = raw[i].data()[raw[i].size() - 1];
@@ -280,7 +297,7 @@ Status CombineVault(std::span<const ShareInput> inputs, const CombineOptions& o,
     bool duplicate = false;
     for (size_t j = 0; j < shares.size(); ++j) {
       if (shares[j].x != x) continue;
-      if (sodium_memcmp(shares[j].y.data(), y.data(), y.size()) == 0) {
+      if (ct::Declassify(sodium_memcmp(shares[j].y.data(), y.data(), y.size())) == 0) {
         problems.push_back(inputs[i].origin + ": duplicate of " + inputs[origin_of[j]].origin);
         duplicate = true;
         break;
@@ -316,7 +333,8 @@ Status CombineJson(const ShareInput& input, const CombineOptions& o, SecureBuffe
   }
   auto field = [&](const char* key) { return doc.find(key); };
   if (field("format") == doc.end() || *field("format") != "meshvault-shares") {
-    return Status::InvalidArgument(input.origin + ": JSON is not a meshvault share set "
+    return Status::InvalidArgument(input.origin +
+                                   ": JSON is not a meshvault share set "
                                    "(\"format\" must be \"meshvault-shares\")");
   }
   if (field("version") == doc.end() || *field("version") != 1) {
@@ -334,18 +352,20 @@ Status CombineJson(const ShareInput& input, const CombineOptions& o, SecureBuffe
                                      "] is not a string");
     }
     const auto& str = v.get_ref<const SecretString&>();
-    lines.push_back({input.origin + " shares[" + std::to_string(i) + "]", {str.data(), str.size()}});
+    lines.push_back(
+        {input.origin + " shares[" + std::to_string(i) + "]", {str.data(), str.size()}});
   }
   Status s = CombineText(lines, o, secret, report);
   if (!s.ok()) return s;
   const auto threshold = field("threshold");
   if (threshold != doc.end() && *threshold != report->threshold) {
-    return Status::InvalidArgument(input.origin + ": the JSON's threshold does not match its "
+    return Status::InvalidArgument(input.origin +
+                                   ": the JSON's threshold does not match its "
                                    "shares");
   }
   const auto set_id = field("set_id");
-  if (set_id != doc.end() && (!set_id->is_string() ||
-                              set_id->get_ref<const SecretString&>() != report->set_id.c_str())) {
+  if (set_id != doc.end() &&
+      (!set_id->is_string() || set_id->get_ref<const SecretString&>() != report->set_id.c_str())) {
     return Status::InvalidArgument(input.origin + ": the JSON's set_id does not match its shares");
   }
   const auto label = field("label");
@@ -375,7 +395,7 @@ Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& o
     ShareFormat f = ShareFormat::kVault;
     if (options.format) {
       f = *options.format;
-    } else if (in.text.starts_with('{')) {
+    } else if (ct::StartsWith(in.text, "{")) {
       f = ShareFormat::kJson;
     } else if (text_share::LooksLikeTextShare(in.text)) {
       f = ShareFormat::kText;
@@ -388,7 +408,7 @@ Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& o
   // read as base64 unless their hex reading has the base64 lines' length (real mixing).
   if (!options.format && kinds.count(ShareFormat::kVault) && kinds.count(ShareFormat::kVaultHex)) {
     const auto b64_len = [](std::string_view s) {
-      size_t pad = s.ends_with("==") ? 2 : s.ends_with('=') ? 1 : 0;
+      const size_t pad = ct::EndsWith(s, "==") ? 2 : ct::EndsWith(s, "=") ? 1 : 0;
       return s.size() / 4 * 3 - pad;
     };
     size_t b64 = 0;
@@ -421,9 +441,12 @@ Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& o
         return Status::InvalidArgument("give one JSON share set at a time");
       }
       return CombineJson(inputs[0], options, secret, report);
-    case ShareFormat::kText: return CombineText(inputs, options, secret, report);
-    case ShareFormat::kVault: return CombineVault(inputs, options, false, secret, report);
-    case ShareFormat::kVaultHex: return CombineVault(inputs, options, true, secret, report);
+    case ShareFormat::kText:
+      return CombineText(inputs, options, secret, report);
+    case ShareFormat::kVault:
+      return CombineVault(inputs, options, false, secret, report);
+    case ShareFormat::kVaultHex:
+      return CombineVault(inputs, options, true, secret, report);
   }
   return Status::InvalidArgument("unknown share format");
 }

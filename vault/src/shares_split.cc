@@ -16,10 +16,14 @@ using mesh::Status;
 
 std::string_view ShareFormatName(ShareFormat format) {
   switch (format) {
-    case ShareFormat::kText: return "text";
-    case ShareFormat::kJson: return "json";
-    case ShareFormat::kVault: return "vault";
-    case ShareFormat::kVaultHex: return "vault-hex";
+    case ShareFormat::kText:
+      return "text";
+    case ShareFormat::kJson:
+      return "json";
+    case ShareFormat::kVault:
+      return "vault";
+    case ShareFormat::kVaultHex:
+      return "vault-hex";
   }
   return "unknown";
 }
@@ -50,8 +54,7 @@ Status CheckSplitOptions(const SplitOptions& o) {
   }
   if (o.threshold > o.shares) {
     return Status::InvalidArgument("threshold " + std::to_string(o.threshold) +
-                                   " is greater than the share count " +
-                                   std::to_string(o.shares));
+                                   " is greater than the share count " + std::to_string(o.shares));
   }
   if (o.max_secret_bytes > kMaxSecretBytesLimit) {
     return Status::InvalidArgument("the secret size limit can be raised to at most " +
@@ -96,9 +99,8 @@ Status SplitAuthenticated(std::span<const uint8_t> secret, const SplitOptions& o
 
   const std::string set_id = text_share::SetIdString(params.set_id);
   if (o.format == ShareFormat::kJson) {
-    nlohmann::json head = {{"format", "meshvault-shares"}, {"version", 1},
-                           {"set_id", set_id},             {"threshold", o.threshold},
-                           {"count", o.shares},            {"label", o.label}};
+    nlohmann::json head = {{"format", "meshvault-shares"}, {"version", 1},      {"set_id", set_id},
+                           {"threshold", o.threshold},     {"count", o.shares}, {"label", o.label}};
     std::string prefix = head.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     prefix.pop_back();  // reopen the object to append the shares array
     out->Append(prefix + ",\"shares\":[");
@@ -125,8 +127,9 @@ Status SplitVault(std::span<const uint8_t> secret, const SplitOptions& o, Secure
   Status s = shamir::Split(secret, o.threshold, ys, xs, o.kernel);
   if (!s.ok()) return s;
   const bool hex = o.format == ShareFormat::kVaultHex;
-  const size_t line_len = hex ? share_len * 2 + 1
-                              : sodium_base64_ENCODED_LEN(share_len, sodium_base64_VARIANT_ORIGINAL);
+  const size_t line_len =
+      hex ? share_len * 2 + 1
+          : sodium_base64_ENCODED_LEN(share_len, sodium_base64_VARIANT_ORIGINAL);
   out->Reserve(out->size() + n * (line_len + 1));
   for (size_t i = 0; i < n; ++i) {
     uint8_t* share = storage.data() + i * share_len;
@@ -153,18 +156,19 @@ Status SplitSecret(std::span<const uint8_t> secret, const SplitOptions& options,
   if (!s.ok()) return s;
   if (secret.empty()) return Status::InvalidArgument("the secret is empty");
   if (secret.size() > options.max_secret_bytes) {
-    return Status::ResourceExhausted("the secret is " + std::to_string(secret.size()) +
-                                     " bytes, over the limit of " +
-                                     std::to_string(options.max_secret_bytes) +
-                                     " (raise it with --max-size)");
+    return Status::ResourceExhausted(
+        "the secret is " + std::to_string(secret.size()) + " bytes, over the limit of " +
+        std::to_string(options.max_secret_bytes) + " (raise it with --max-size)");
   }
   if (s = mesh::InitSodium(); !s.ok()) return s;
   *out = SecureBuffer();
   switch (options.format) {
     case ShareFormat::kText:
-    case ShareFormat::kJson: return SplitAuthenticated(secret, options, out);
+    case ShareFormat::kJson:
+      return SplitAuthenticated(secret, options, out);
     case ShareFormat::kVault:
-    case ShareFormat::kVaultHex: return SplitVault(secret, options, out);
+    case ShareFormat::kVaultHex:
+      return SplitVault(secret, options, out);
   }
   return Status::InvalidArgument("unknown share format");
 }

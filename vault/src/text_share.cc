@@ -74,40 +74,49 @@ void Encode(const Header& header, uint8_t x, std::span<const uint8_t> y, SecureB
   const size_t body_at = out->size();
   out->Reserve(body_at + b64_len + 1 + kCrcChars);
   out->Resize(body_at + b64_len);
-  sodium_bin2base64(reinterpret_cast<char*>(out->data() + body_at), b64_len, raw.data(),
-                    raw.size(), kB64);
+  sodium_bin2base64(reinterpret_cast<char*>(out->data() + body_at), b64_len, raw.data(), raw.size(),
+                    kB64);
   out->Resize(body_at + b64_len - 1);  // drop the NUL
   out->Append(".");
   const std::string crc = CrcHex(out->view().substr(start));
   out->Append(crc);
 }
 
+bool LooksLikeTextShare(std::string_view line) { return ct::StartsWith(line, kMagic); }
+
 Status Decode(std::string_view line, size_t max_y_bytes, Decoded* out) {
   const size_t max_body = sodium_base64_ENCODED_LEN(max_y_bytes + 1, kB64);
   if (line.size() > max_body + 64) {
     return Status::ResourceExhausted("share is longer than the secret size limit allows");
   }
-  // 1. The checksum, before anything else is trusted.
-  const size_t last_dot = line.rfind('.');
-  if (last_dot == std::string_view::npos || line.size() - last_dot - 1 != kCrcChars) {
+  // 1. The checksum, before anything else is trusted: '.' then 8 hex digits at the end.
+  const size_t n = line.size();
+  if (n < kCrcChars + 2 || ct::PublicChar(line.data() + n - kCrcChars - 1) != '.') {
     return Status::InvalidArgument(
         "share is truncated or malformed: it does not end with a '.' and an 8-digit checksum");
   }
-  const std::string expected = CrcHex(line.substr(0, last_dot + 1));
+  const std::string expected = CrcHex(line.substr(0, n - kCrcChars));
   // The verdict is public: it is what the share's own last field says.
-  if (ct::Declassify(sodium_memcmp(expected.data(), line.data() + last_dot + 1, kCrcChars)) != 0) {
-    return Status::Corruption(
-        "checksum mismatch: a character is wrong, missing, extra or swapped");
+  if (ct::Declassify(sodium_memcmp(expected.data(), line.data() + n - kCrcChars, kCrcChars)) != 0) {
+    return Status::Corruption("checksum mismatch: a character is wrong, missing, extra or swapped");
   }
-  // 2. The fields.
-  if (!line.starts_with(kPrefix)) {
+  // 2. The header: public metadata up to the fourth '.', read one character at a time so no
+  // body character is ever compared.
+  const size_t body_end = n - kCrcChars - 1;
+  size_t body_start = 0;
+  for (int dots = 0; body_start < body_end && dots < 4; ++body_start) {
+    dots += ct::PublicChar(line.data() + body_start) == '.';
+  }
+  const std::string_view header = line.substr(0, body_start);
+  if (!header.starts_with(kPrefix)) {
     return Status::InvalidArgument("unsupported share version '" +
-                                   std::string(line.substr(0, line.find('.'))) +
+                                   std::string(header.substr(0, header.find('.'))) +
                                    "': this build reads mvs1");
   }
-  const std::vector<std::string_view> f = SplitDots(line.substr(kPrefix.size(),
-                                                                last_dot - kPrefix.size()));
-  if (f.size() != 4) return Status::InvalidArgument("share has the wrong number of fields");
+  const std::vector<std::string_view> f = SplitDots(header.substr(kPrefix.size()));
+  if (f.size() != 4 || !f[3].empty()) {
+    return Status::InvalidArgument("share has the wrong number of fields");
+  }
   Header h;
   const size_t of = f[0].find("of");
   if (of == std::string_view::npos || !ParseInt(f[0].substr(0, of), 2, 255, &h.threshold) ||
@@ -124,17 +133,22 @@ Status Decode(std::string_view line, size_t max_y_bytes, Decoded* out) {
       set_len != kSetIdBytes || end != f[2].data() + f[2].size()) {
     return Status::InvalidArgument("share has an invalid set id");
   }
-  SecureBuffer raw(f[3].size() * 3 / 4 + 1);
+  // 3. The body, decoded in constant time into secure memory.
+  const std::string_view body = line.substr(body_start, body_end - body_start);
+  SecureBuffer raw(body.size() * 3 / 4 + 1);
   size_t raw_len = 0;
-  if (sodium_base642bin(raw.data(), raw.size(), f[3].data(), f[3].size(), nullptr, &raw_len,
-                        &end, kB64) != 0 ||
-      end != f[3].data() + f[3].size()) {
+  const int rc = sodium_base642bin(raw.data(), raw.size(), body.data(), body.size(), nullptr,
+                                   &raw_len, &end, kB64);
+  // Whether the body decodes, and its length, are public; its bytes are not.
+  if (ct::Declassify(rc) != 0 || ct::Declassify(end) != body.data() + body.size()) {
     return Status::InvalidArgument("share body is not valid base64url");
   }
+  raw_len = ct::Declassify(raw_len);
   if (raw_len < 2) return Status::InvalidArgument("share body is too short");
   if (raw_len - 1 > max_y_bytes) {
     return Status::ResourceExhausted("share is longer than the secret size limit allows");
   }
+  MESHVAULT_DECLASSIFY(raw.data(), 1);  // x is public
   if (raw.data()[0] == 0) return Status::InvalidArgument("share has x coordinate 0");
   out->header = h;
   out->x = raw.data()[0];

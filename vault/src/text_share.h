@@ -33,7 +33,7 @@ struct Decoded {
 };
 
 // True when `line` claims to be a text share (any version).
-inline bool LooksLikeTextShare(std::string_view line) { return line.starts_with(kMagic); }
+bool LooksLikeTextShare(std::string_view line);
 
 std::string SetIdString(const std::array<uint8_t, kSetIdBytes>& set_id);
 

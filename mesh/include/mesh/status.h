@@ -15,18 +15,20 @@ class Status {
  public:
   enum class Code {
     kOk = 0,
-    kInvalidArgument,   // the caller's input is malformed or out of range
-    kCorruption,        // data failed an integrity check (checksum, MAC, signature)
+    kInvalidArgument,  // the caller's input is malformed or out of range
+    kCorruption,       // data failed an integrity check (checksum, MAC, signature)
     kNotFound,
     kIOError,
     kPermissionDenied,
-    kUnavailable,       // a peer or resource could not be reached
-    kResourceExhausted, // a size or count limit was hit
+    kUnavailable,        // a peer or resource could not be reached
+    kResourceExhausted,  // a size or count limit was hit
   };
 
   Status() = default;
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }

@@ -1,11 +1,17 @@
 // The meshvault executable, run as a user would: split and combine through pipes, files and
 // arguments; exit codes; environment twins; messages that never carry the secret.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "process.h"
 
@@ -57,8 +63,9 @@ TEST_CASE("split then combine through pipes, every format", "[cli]") {
     CHECK(split.err.empty());
     const auto lines = Lines(split.out);
     REQUIRE(lines.size() == (format == "json" ? 1U : 5U));
-    std::string input = format == "json" ? split.out : lines[0] + "\n\n# note\n" + lines[3] +
-                                                           "\n" + lines[4] + "\n";
+    std::string input = format == "json"
+                            ? split.out
+                            : lines[0] + "\n\n# note\n" + lines[3] + "\n" + lines[4] + "\n";
     auto combine = Mv({"combine"}, input);
     REQUIRE(combine.exit_code == 0);
     CHECK(combine.out == secret);
@@ -183,4 +190,62 @@ TEST_CASE("--help and --version exit 0", "[cli]") {
   auto version = Mv({"--version"});
   CHECK(version.exit_code == 0);
   CHECK(Contains(version.out, "meshvault"));
+}
+
+TEST_CASE("combine wipes share arguments from its argv and cannot dump core", "[cli][hygiene]") {
+  auto split = Mv({"split", "-t", "2", "-n", "2"}, "argv secret");
+  const auto lines = Lines(split.out);
+  REQUIRE(lines.size() == 2);
+  // combine with both shares as arguments plus --in -: after wiping argv it blocks reading
+  // standard input, which we hold open while we look at /proc.
+  int in_pipe[2];
+  REQUIRE(pipe(in_pipe) == 0);
+  const std::string path = MeshvaultPath();
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    close(in_pipe[1]);
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(path.c_str(), path.c_str(), "combine", "--in", "-", lines[0].c_str(), lines[1].c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  auto read_file = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  const std::string proc = "/proc/" + std::to_string(pid);
+  // Wait (with a deadline) until the process has wiped its arguments.
+  std::string cmdline;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    cmdline = read_file(proc + "/cmdline");
+    // Until exec, /proc shows the test's own argv: wait for meshvault's, then for the wipe.
+    if (cmdline.starts_with(path) && Contains(cmdline, "--in") && !Contains(cmdline, lines[0])) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  } while (std::chrono::steady_clock::now() < deadline);
+  CHECK(cmdline.starts_with(path));
+  CHECK(Contains(cmdline, "combine"));
+  CHECK_FALSE(Contains(cmdline, lines[0]));
+  CHECK_FALSE(Contains(cmdline, lines[1]));
+  // "Max core file size   <soft>   <hard>   bytes": both must be 0.
+  const std::string limits = read_file(proc + "/limits");
+  const size_t at = limits.find("Max core file size");
+  REQUIRE(at != std::string::npos);
+  std::istringstream core_line(limits.substr(at + 18, limits.find('\n', at) - at - 18));
+  std::string soft, hard;
+  core_line >> soft >> hard;
+  CHECK(soft == "0");
+  CHECK(hard == "0");
+  close(in_pipe[1]);  // empty stdin: combine finishes with the argument shares
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

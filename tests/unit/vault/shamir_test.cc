@@ -69,9 +69,8 @@ TEST_CASE("every t-subset of n shares recombines, and t-1 do not", "[shamir]") {
     for (int t = 2; t <= n; ++t) {
       const auto secret = RandomBytes(33);
       const auto s = DoSplit(secret, t, n);
-      ForEachSubset(n, t, [&](const std::vector<int>& idx) {
-        REQUIRE(DoCombine(s, idx) == secret);
-      });
+      ForEachSubset(n, t,
+                    [&](const std::vector<int>& idx) { REQUIRE(DoCombine(s, idx) == secret); });
       // Any t-1 shares (t-1 >= 2) interpolate a different polynomial: the result is not the
       // secret except with probability 2^-264 for 33 random bytes.
       if (t - 1 >= 2) {
@@ -104,8 +103,8 @@ TEST_CASE("x coordinates are distinct and non-zero, and n=255 works", "[shamir]"
 
 TEST_CASE("random sizes from 1 byte to 1 MiB round-trip on every kernel", "[shamir]") {
   REQUIRE(mesh::InitSodium().ok());
-  std::vector<size_t> sizes = {1, 2, 31, 32, 33, 63, 64, 65, 4095, 4096, 4097, 16384, 100000,
-                               1 << 20};
+  std::vector<size_t> sizes = {1,  2,    31,   32,   33,    63,     64,
+                               65, 4095, 4096, 4097, 16384, 100000, 1 << 20};
   for (int i = 0; i < 6; ++i) sizes.push_back(1 + randombytes_uniform(300000));
   for (Kernel k : {Kernel::kScalar, Kernel::kSsse3, Kernel::kAvx2, Kernel::kGfni}) {
     if (!vault::shamir::KernelAvailable(k)) continue;
@@ -170,8 +169,8 @@ TEST_CASE("x coordinates are a uniform draw (Fisher-Yates)", "[shamir]") {
     seed[0] = static_cast<uint8_t>(i);
     seed[1] = static_cast<uint8_t>(i >> 8);
     seed[2] = static_cast<uint8_t>(i >> 16);
-    REQUIRE(vault::shamir::internal::SplitWithSeed(secret, 2, spans, xs, seed, Kernel::kScalar)
-                .ok());
+    REQUIRE(
+        vault::shamir::internal::SplitWithSeed(secret, 2, spans, xs, seed, Kernel::kScalar).ok());
     ++first[xs[0]];
     ++last[xs[4]];
   }

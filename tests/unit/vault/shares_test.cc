@@ -25,8 +25,8 @@ std::vector<std::string> SplitLines(const std::string& secret, int t, int n,
   o.format = format;
   o.label = label;
   mesh::SecureBuffer out;
-  const auto s = vault::SplitSecret(
-      {reinterpret_cast<const uint8_t*>(secret.data()), secret.size()}, o, &out);
+  const auto s =
+      vault::SplitSecret({reinterpret_cast<const uint8_t*>(secret.data()), secret.size()}, o, &out);
   REQUIRE(s.ok());
   std::vector<std::string> lines;
   for (const auto& in : vault::SplitShareLines(out.view(), "line ")) {
@@ -65,8 +65,8 @@ std::string Forge(const std::string& line) {
   std::string forged = line.substr(0, body_end + 1);
   const size_t pos = body_start + 5;
   forged[pos] = forged[pos] == 'A' ? 'B' : 'A';
-  const uint32_t crc = vault::Crc32c({reinterpret_cast<const uint8_t*>(forged.data()),
-                                      forged.size()});
+  const uint32_t crc =
+      vault::Crc32c({reinterpret_cast<const uint8_t*>(forged.data()), forged.size()});
   char hex[9];
   std::snprintf(hex, sizeof(hex), "%08x", crc);
   return forged + hex;
@@ -76,8 +76,8 @@ std::string Forge(const std::string& line) {
 
 TEST_CASE("every format round-trips", "[shares]") {
   const std::string secret = "correct horse battery staple";
-  for (ShareFormat f : {ShareFormat::kText, ShareFormat::kJson, ShareFormat::kVault,
-                        ShareFormat::kVaultHex}) {
+  for (ShareFormat f :
+       {ShareFormat::kText, ShareFormat::kJson, ShareFormat::kVault, ShareFormat::kVaultHex}) {
     auto lines = SplitLines(secret, 3, 5, f, "db root");
     if (f == ShareFormat::kJson) {
       REQUIRE(lines.size() == 1);

@@ -33,8 +33,8 @@ TEST_CASE("text share round-trips and is URL-safe", "[text_share]") {
   const std::string line(out.view());
   CHECK(line.starts_with("mvs1.3of5.2.AQIDBAUGBwg."));
   for (char c : line) {
-    const bool safe = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                      c == '.';
+    const bool safe =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
     REQUIRE(safe);
   }
   Decoded d;
@@ -49,8 +49,7 @@ TEST_CASE("text share round-trips and is URL-safe", "[text_share]") {
 
 TEST_CASE("every single-character change is caught by the checksum", "[text_share]") {
   const std::string line = MakeShare(40);
-  const std::string alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
   for (size_t pos = 0; pos < line.size(); ++pos) {
     for (char c : alphabet) {
       if (c == line[pos]) continue;
@@ -82,8 +81,7 @@ TEST_CASE("truncated, extended and garbage lines are rejected with a reason", "[
   for (size_t cut = 1; cut < line.size(); ++cut) {
     REQUIRE_FALSE(Decode(line.substr(0, cut), 1000, &d).ok());
   }
-  CHECK(Decode(line + "a", 1000, &d).message().find("truncated or malformed") !=
-        std::string::npos);
+  CHECK(Decode(line + "a", 1000, &d).message().find("truncated or malformed") != std::string::npos);
   CHECK(Decode(line.substr(0, line.size() - 3), 1000, &d).message().find("truncated") !=
         std::string::npos);
   CHECK(Decode("mvs1.garbage", 1000, &d).message().find("truncated or malformed") !=

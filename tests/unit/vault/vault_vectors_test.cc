@@ -24,7 +24,8 @@ TEST_CASE("Vault-format vectors from an independent implementation recombine", "
         lines.push_back(shares[from_end ? shares.size() - 1 - i : i]);
       }
       std::vector<vault::ShareInput> inputs;
-      for (size_t i = 0; i < lines.size(); ++i) inputs.push_back({"v" + std::to_string(i), lines[i]});
+      for (size_t i = 0; i < lines.size(); ++i)
+        inputs.push_back({"v" + std::to_string(i), lines[i]});
       mesh::SecureBuffer secret;
       vault::CombineReport report;
       REQUIRE(vault::CombineShares(inputs, {}, &secret, &report).ok());

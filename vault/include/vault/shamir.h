@@ -40,7 +40,7 @@ struct Share {
 // it. ys[i] must be exactly secret.size() bytes; xs[i] receives share i's x coordinate.
 // The x coordinates are distinct, non-zero and uniformly random (a Fisher-Yates draw from
 // 1..255); coefficients are uniform, the leading one included. Randomness: a 32-byte seed
-// from libsodium's CSPRNG expanded with ChaCha20.
+// from libsodium's CSPRNG expanded with Salsa20 (crypto_stream_salsa20).
 mesh::Status Split(std::span<const uint8_t> secret, int threshold,
                    std::span<const std::span<uint8_t>> ys, std::span<uint8_t> xs,
                    Kernel kernel = Kernel::kAuto);

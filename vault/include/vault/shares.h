@@ -30,15 +30,15 @@ std::string_view ShareFormatName(ShareFormat format);
 std::optional<ShareFormat> ParseShareFormat(std::string_view name);
 
 // Default cap on a secret's size; raisable per call up to kMaxSecretBytesLimit.
-inline constexpr size_t kDefaultMaxSecretBytes = size_t{1} << 20;   // 1 MiB
-inline constexpr size_t kMaxSecretBytesLimit = size_t{1} << 30;     // 1 GiB
+inline constexpr size_t kDefaultMaxSecretBytes = size_t{1} << 20;  // 1 MiB
+inline constexpr size_t kMaxSecretBytesLimit = size_t{1} << 30;    // 1 GiB
 
 struct SplitOptions {
-  int threshold = 3;                                  // shares needed to recover, 2..shares
-  int shares = 5;                                     // shares made, threshold..255
-  std::string label;                                  // kept in text (as a comment) and json
+  int threshold = 3;  // shares needed to recover, 2..shares
+  int shares = 5;     // shares made, threshold..255
+  std::string label;  // kept in text (as a comment) and json
   ShareFormat format = ShareFormat::kText;
-  size_t max_secret_bytes = kDefaultMaxSecretBytes;   // larger secrets are refused
+  size_t max_secret_bytes = kDefaultMaxSecretBytes;  // larger secrets are refused
   shamir::Kernel kernel = shamir::Kernel::kAuto;
 };
 
@@ -52,8 +52,8 @@ mesh::Status SplitSecret(std::span<const uint8_t> secret, const SplitOptions& op
 
 // One encoded share (or, for json, one whole document) and where it came from.
 struct ShareInput {
-  std::string origin;      // "line 3", "argument 2": used in messages
-  std::string_view text;   // points into caller-owned (secure) memory
+  std::string origin;     // "line 3", "argument 2": used in messages
+  std::string_view text;  // points into caller-owned (secure) memory
 };
 
 // Cuts text into share inputs: one per line, blank lines and '#' comments skipped, spaces
@@ -61,17 +61,17 @@ struct ShareInput {
 std::vector<ShareInput> SplitShareLines(std::string_view text, std::string_view origin_prefix);
 
 struct CombineOptions {
-  std::optional<ShareFormat> format;                  // nullopt: detect
+  std::optional<ShareFormat> format;  // nullopt: detect
   size_t max_secret_bytes = kDefaultMaxSecretBytes;
   shamir::Kernel kernel = shamir::Kernel::kAuto;
 };
 
 struct CombineReport {
   ShareFormat format = ShareFormat::kText;
-  int threshold = 0;              // 0 when the format does not record it (vault)
+  int threshold = 0;  // 0 when the format does not record it (vault)
   int shares_used = 0;
-  std::string set_id;             // text and json only
-  std::string label;              // json only
+  std::string set_id;                 // text and json only
+  std::string label;                  // json only
   std::vector<std::string> warnings;  // bad or duplicate shares that were set aside, by origin
 };
 
