@@ -31,9 +31,8 @@ void ComputeTag(const SetParams& params, std::span<const uint8_t> key,
 
 }  // namespace
 
-void Seal(const SetParams& params, std::span<const uint8_t> secret, mesh::SecureBuffer* payload) {
-  *payload = mesh::SecureBuffer(kOverhead + secret.size());
-  uint8_t* p = payload->data();
+void Seal(const SetParams& params, std::span<const uint8_t> secret, std::span<uint8_t> payload) {
+  uint8_t* p = payload.data();
   crypto_kdf_keygen(p);
   std::copy(secret.begin(), secret.end(), p + kKeyBytes);
   ComputeTag(params, {p, kKeyBytes}, secret, p + kKeyBytes + secret.size());

@@ -24,8 +24,8 @@ struct SetParams {
   int count = 0;
 };
 
-// Builds P for `secret` with a fresh random K.
-void Seal(const SetParams& params, std::span<const uint8_t> secret, mesh::SecureBuffer* payload);
+// Writes P for `secret` with a fresh random K into `payload` (secret.size() + kOverhead bytes).
+void Seal(const SetParams& params, std::span<const uint8_t> secret, std::span<uint8_t> payload);
 
 // True when P's tag matches (constant-time comparison). P must be longer than kOverhead.
 bool Verify(const SetParams& params, std::span<const uint8_t> payload);

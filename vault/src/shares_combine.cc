@@ -174,7 +174,7 @@ Status CombineText(std::span<const ShareInput> inputs, const CombineOptions& o,
   do {
     bool distinct = true;
     for (size_t i = 0; i < t; ++i) {
-      subset[i] = {cands[idx[i]].share.x, cands[idx[i]].share.y.span()};
+      subset[i] = {cands[idx[i]].share.x, cands[idx[i]].share.y};
       for (size_t j = 0; j < i; ++j) distinct = distinct && subset[j].x != subset[i].x;
     }
     if (!distinct) continue;

@@ -73,47 +73,58 @@ Status CheckSplitOptions(const SplitOptions& o) {
 
 namespace {
 
-// ys[i] = i-th slice of `storage`, each `len` bytes.
-std::vector<std::span<uint8_t>> Slices(SecureBuffer& storage, size_t count, size_t len) {
-  std::vector<std::span<uint8_t>> ys;
-  ys.reserve(count);
-  for (size_t i = 0; i < count; ++i) ys.emplace_back(storage.data() + i * len, len);
-  return ys;
-}
-
+// One secure allocation holds the payload and every share as x || y; one more holds the output.
 Status SplitAuthenticated(std::span<const uint8_t> secret, const SplitOptions& o,
                           SecureBuffer* out) {
   share_payload::SetParams params;
   randombytes_buf(params.set_id.data(), params.set_id.size());
   params.threshold = o.threshold;
   params.count = o.shares;
-  SecureBuffer payload;
-  share_payload::Seal(params, secret, &payload);
-
   const auto n = static_cast<size_t>(o.shares);
-  SecureBuffer storage(n * payload.size());
-  std::vector<std::span<uint8_t>> ys = Slices(storage, n, payload.size());
+  const size_t p_len = secret.size() + share_payload::kOverhead;
+  const size_t slot = 1 + p_len;
+  SecureBuffer work(p_len + n * slot);
+  const std::span<uint8_t> payload(work.data(), p_len);
+  share_payload::Seal(params, secret, payload);
+
+  std::vector<std::span<uint8_t>> ys;
+  ys.reserve(n);
+  for (size_t i = 0; i < n; ++i) ys.emplace_back(work.data() + p_len + i * slot + 1, p_len);
   std::vector<uint8_t> xs(n);
-  Status s = shamir::Split(payload.span(), o.threshold, ys, xs, o.kernel);
+  Status s = shamir::Split(payload, o.threshold, ys, xs, o.kernel);
   if (!s.ok()) return s;
 
-  const std::string set_id = text_share::SetIdString(params.set_id);
-  if (o.format == ShareFormat::kJson) {
-    nlohmann::json head = {{"format", "meshvault-shares"}, {"version", 1},      {"set_id", set_id},
-                           {"threshold", o.threshold},     {"count", o.shares}, {"label", o.label}};
-    std::string prefix = head.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    prefix.pop_back();  // reopen the object to append the shares array
-    out->Append(prefix + ",\"shares\":[");
+  const bool json = o.format == ShareFormat::kJson;
+  std::string head;
+  if (json) {
+    const nlohmann::json meta = {{"format", "meshvault-shares"},
+                                 {"version", 1},
+                                 {"set_id", text_share::SetIdString(params.set_id)},
+                                 {"threshold", o.threshold},
+                                 {"count", o.shares},
+                                 {"label", o.label}};
+    head = meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    head.pop_back();  // reopen the object to append the shares array
+    head += ",\"shares\":[";
   } else if (!o.label.empty()) {
-    out->Append("# " + o.label + "\n");
+    head = "# " + o.label + "\n";
   }
+  size_t total = head.size() + 3;
   for (size_t i = 0; i < n; ++i) {
-    text_share::Header h{o.threshold, o.shares, static_cast<int>(i + 1), params.set_id};
-    if (o.format == ShareFormat::kJson) out->Append(i == 0 ? "\"" : ",\"");
-    text_share::Encode(h, xs[i], ys[i], out);
-    out->Append(o.format == ShareFormat::kJson ? "\"" : "\n");
+    const text_share::Header h{o.threshold, o.shares, static_cast<int>(i + 1), params.set_id};
+    total += text_share::EncodedSize(h, slot) + 3;
   }
-  if (o.format == ShareFormat::kJson) out->Append("]}\n");
+  out->Reserve(total);
+  out->Append(head);
+  for (size_t i = 0; i < n; ++i) {
+    const text_share::Header h{o.threshold, o.shares, static_cast<int>(i + 1), params.set_id};
+    uint8_t* xy = work.data() + p_len + i * slot;
+    xy[0] = xs[i];
+    if (json) out->Append(i == 0 ? "\"" : ",\"");
+    text_share::Encode(h, {xy, slot}, out);
+    out->Append(json ? "\"" : "\n");
+  }
+  if (json) out->Append("]}\n");
   return Status::OK();
 }
 

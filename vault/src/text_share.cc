@@ -61,20 +61,27 @@ std::string SetIdString(const std::array<uint8_t, kSetIdBytes>& set_id) {
   return buf;
 }
 
-void Encode(const Header& header, uint8_t x, std::span<const uint8_t> y, SecureBuffer* out) {
+namespace {
+std::string HeaderText(const Header& header) {
+  return std::string(kPrefix) + std::to_string(header.threshold) + "of" +
+         std::to_string(header.count) + "." + std::to_string(header.index) + "." +
+         SetIdString(header.set_id) + ".";
+}
+}  // namespace
+
+size_t EncodedSize(const Header& header, size_t xy_size) {
+  return HeaderText(header).size() + sodium_base64_ENCODED_LEN(xy_size, kB64) - 1 + 1 + kCrcChars;
+}
+
+void Encode(const Header& header, std::span<const uint8_t> xy, SecureBuffer* out) {
   const size_t start = out->size();
-  out->Append(kPrefix);
-  out->Append(std::to_string(header.threshold) + "of" + std::to_string(header.count) + "." +
-              std::to_string(header.index) + "." + SetIdString(header.set_id) + ".");
+  out->Append(HeaderText(header));
   // base64url(x || y), encoded in constant time straight into secure memory.
-  SecureBuffer raw(1 + y.size());
-  raw.data()[0] = x;
-  std::copy(y.begin(), y.end(), raw.data() + 1);
-  const size_t b64_len = sodium_base64_ENCODED_LEN(raw.size(), kB64);  // includes the NUL
+  const size_t b64_len = sodium_base64_ENCODED_LEN(xy.size(), kB64);  // includes the NUL
   const size_t body_at = out->size();
   out->Reserve(body_at + b64_len + 1 + kCrcChars);
   out->Resize(body_at + b64_len);
-  sodium_bin2base64(reinterpret_cast<char*>(out->data() + body_at), b64_len, raw.data(), raw.size(),
+  sodium_bin2base64(reinterpret_cast<char*>(out->data() + body_at), b64_len, xy.data(), xy.size(),
                     kB64);
   out->Resize(body_at + b64_len - 1);  // drop the NUL
   out->Append(".");
@@ -152,8 +159,8 @@ Status Decode(std::string_view line, size_t max_y_bytes, Decoded* out) {
   if (raw.data()[0] == 0) return Status::InvalidArgument("share has x coordinate 0");
   out->header = h;
   out->x = raw.data()[0];
-  out->y = SecureBuffer(raw_len - 1);
-  std::copy_n(raw.data() + 1, raw_len - 1, out->y.data());
+  out->y = std::span<const uint8_t>(raw.data() + 1, raw_len - 1);
+  out->storage = std::move(raw);
   return Status::OK();
 }
 

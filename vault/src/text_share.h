@@ -29,7 +29,8 @@ struct Header {
 struct Decoded {
   Header header;
   uint8_t x = 0;
-  mesh::SecureBuffer y;
+  std::span<const uint8_t> y;  // points into storage (which moves without reallocating)
+  mesh::SecureBuffer storage;  // x || y as decoded
 };
 
 // True when `line` claims to be a text share (any version).
@@ -37,8 +38,10 @@ bool LooksLikeTextShare(std::string_view line);
 
 std::string SetIdString(const std::array<uint8_t, kSetIdBytes>& set_id);
 
-// Appends the encoded share (no newline) to `out`.
-void Encode(const Header& header, uint8_t x, std::span<const uint8_t> y, mesh::SecureBuffer* out);
+// Appends the encoded share (no newline) to `out`. `xy` is the x byte followed by the y bytes.
+void Encode(const Header& header, std::span<const uint8_t> xy, mesh::SecureBuffer* out);
+// The length Encode appends for `header` and an xy of `xy_size` bytes.
+size_t EncodedSize(const Header& header, size_t xy_size);
 
 // Checks the checksum first, then parses. `max_y_bytes` bounds the decoded size.
 mesh::Status Decode(std::string_view line, size_t max_y_bytes, Decoded* out);

@@ -15,10 +15,11 @@ std::string MakeShare(size_t y_len) {
   REQUIRE(mesh::InitSodium().ok());
   Header h{3, 5, 2, {}};
   randombytes_buf(h.set_id.data(), h.set_id.size());
-  std::vector<uint8_t> y(y_len);
-  randombytes_buf(y.data(), y.size());
+  std::vector<uint8_t> xy(1 + y_len);
+  randombytes_buf(xy.data(), xy.size());
+  xy[0] = 0x9C;
   mesh::SecureBuffer out;
-  Encode(h, 0x9C, y, &out);
+  Encode(h, xy, &out);
   return std::string(out.view());
 }
 }  // namespace
@@ -26,10 +27,13 @@ std::string MakeShare(size_t y_len) {
 TEST_CASE("text share round-trips and is URL-safe", "[text_share]") {
   REQUIRE(mesh::InitSodium().ok());
   Header h{3, 5, 2, {1, 2, 3, 4, 5, 6, 7, 8}};
-  std::vector<uint8_t> y(100);
-  randombytes_buf(y.data(), y.size());
+  std::vector<uint8_t> xy(101);
+  randombytes_buf(xy.data(), xy.size());
+  xy[0] = 0x9C;
+  const std::vector<uint8_t> y(xy.begin() + 1, xy.end());
   mesh::SecureBuffer out;
-  Encode(h, 0x9C, y, &out);
+  Encode(h, xy, &out);
+  CHECK(out.size() == vault::text_share::EncodedSize(h, xy.size()));
   const std::string line(out.view());
   CHECK(line.starts_with("mvs1.3of5.2.AQIDBAUGBwg."));
   for (char c : line) {
