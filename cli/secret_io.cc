@@ -1,14 +1,17 @@
 #include "secret_io.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <csignal>
 #include <cstring>
 
 namespace cli {
@@ -67,7 +70,23 @@ Status ReadPath(const std::string& path, size_t limit, SecureBuffer* out) {
   return s;
 }
 
+namespace {
+
+// The terminal whose echo a prompt turned off, so a signal can turn it back on.
+int g_tty_fd = -1;
+termios g_tty_saved{};
+
+void RestoreTerminalAndDie(int sig) {
+  if (g_tty_fd >= 0) ::tcsetattr(g_tty_fd, TCSANOW, &g_tty_saved);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+}  // namespace
+
 Status PromptHidden(std::string_view prompt, size_t limit, SecureBuffer* out) {
+  // A terminal in canonical mode silently cuts lines at 4095 bytes: refuse to get near that.
+  constexpr size_t kMaxTerminalLine = 4000;
   const int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
   if (fd < 0) return Status::IOError("no terminal to prompt on: " + Errno());
   termios saved{};
@@ -78,8 +97,12 @@ Status PromptHidden(std::string_view prompt, size_t limit, SecureBuffer* out) {
   termios quiet = saved;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   quiet.c_lflag |= ECHONL;
+  g_tty_fd = fd;
+  g_tty_saved = saved;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, RestoreTerminalAndDie);
   (void)!::write(fd, prompt.data(), prompt.size());
-  ::tcsetattr(fd, TCSAFLUSH, &quiet);
+  // TCSANOW, not TCSAFLUSH: lines pasted ahead of the prompt stay in the input queue.
+  ::tcsetattr(fd, TCSANOW, &quiet);
   SecureBuffer line;
   line.Reserve(256);
   Status s;
@@ -88,14 +111,17 @@ Status PromptHidden(std::string_view prompt, size_t limit, SecureBuffer* out) {
     const ssize_t n = ::read(fd, &c, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || c == '\n') break;
-    if (line.size() >= limit) {
-      s = Status::ResourceExhausted("input is longer than the limit of " + std::to_string(limit) +
-                                    " bytes");
+    if (line.size() >= std::min(limit, kMaxTerminalLine)) {
+      s = Status::ResourceExhausted(
+          "the input is too long for a terminal prompt: use --in FILE or a pipe");
       break;
     }
     line.Append(std::span<const uint8_t>(&c, 1));
+    sodium_memzero(&c, 1);
   }
-  ::tcsetattr(fd, TCSAFLUSH, &saved);
+  ::tcsetattr(fd, TCSANOW, &saved);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_DFL);
+  g_tty_fd = -1;
   ::close(fd);
   if (s.ok()) *out = std::move(line);
   return s;

@@ -57,8 +57,9 @@ TEST_CASE("the npm package recombines meshvault's vault-hex shares", "[compat]")
     REQUIRE(lines.size() == 5);
     const std::string hex =
         Node("npm_combine.mjs", {}, lines[4] + "\n" + lines[0] + "\n" + lines[2] + "\n");
-    auto expect = testing::RunProcess({testing::MeshvaultPath(), "combine", "--hex"},
-                                      lines[1] + "\n" + lines[2] + "\n" + lines[3] + "\n");
+    auto expect =
+        testing::RunProcess({testing::MeshvaultPath(), "combine", "--hex", "--format", "vault-hex"},
+                            lines[1] + "\n" + lines[2] + "\n" + lines[3] + "\n");
     REQUIRE(expect.exit_code == 0);
     CHECK(hex == expect.out);
     CHECK(hex.size() == 2 * size + 1);

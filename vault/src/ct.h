@@ -41,6 +41,14 @@ inline bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && StartsWith(s.substr(s.size() - suffix.size()), suffix);
 }
 
+// Whether `s` contains `c`, scanning every byte without a branch on any of them.
+inline bool Contains(std::string_view s, char c) {
+  unsigned found = 0;
+  for (char ch : s) found |= static_cast<unsigned>(ch == c);
+  MESHVAULT_DECLASSIFY(&found, sizeof(found));
+  return found != 0;
+}
+
 // A character that is public by position (a separator, a header field).
 inline char PublicChar(const char* p) {
   MESHVAULT_DECLASSIFY(p, 1);

@@ -9,6 +9,7 @@
 #include "ct.h"
 #include "secret_json.h"
 #include "share_payload.h"
+#include "text_combine.h"
 #include "text_share.h"
 #include "vault/shares.h"
 
@@ -19,9 +20,6 @@ using mesh::Status;
 
 namespace {
 
-// Subsets of t shares tried when more than t are given and some are bad.
-constexpr size_t kMaxSubsetAttempts = 10000;
-
 std::string Join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
   for (const auto& s : items) {
@@ -29,200 +27,6 @@ std::string Join(const std::vector<std::string>& items, std::string_view sep) {
     out += s;
   }
   return out;
-}
-
-struct TextCandidate {
-  std::string origin;
-  text_share::Decoded share;
-};
-
-// Keeps the candidates that agree with the most common value of key(c); the rest are
-// described in `problems` by why(c).
-template <class Key, class Why>
-void KeepMajority(std::vector<TextCandidate>* cands, std::vector<std::string>* problems, Key key,
-                  Why why) {
-  std::map<decltype(key(cands->front())), size_t> counts;
-  for (const auto& c : *cands) ++counts[key(c)];
-  auto best = std::max_element(counts.begin(), counts.end(),
-                               [](const auto& a, const auto& b) { return a.second < b.second; });
-  const auto winner = best->first;
-  std::vector<TextCandidate> kept;
-  for (auto& c : *cands) {
-    if (key(c) == winner) {
-      kept.push_back(std::move(c));
-    } else {
-      problems->push_back(c.origin + ": " + why(c));
-    }
-  }
-  *cands = std::move(kept);
-}
-
-bool SameShare(const text_share::Decoded& a, const text_share::Decoded& b) {
-  return a.x == b.x && a.header.index == b.header.index && a.y.size() == b.y.size() &&
-         ct::Declassify(sodium_memcmp(a.y.data(), b.y.data(), a.y.size())) == 0;
-}
-
-// Advances `idx` (strictly increasing, values < m) to the next t-combination.
-bool NextCombination(std::vector<size_t>* idx, size_t m) {
-  const size_t t = idx->size();
-  for (size_t i = t; i-- > 0;) {
-    if ((*idx)[i] < m - t + i) {
-      ++(*idx)[i];
-      for (size_t j = i + 1; j < t; ++j) (*idx)[j] = (*idx)[j - 1] + 1;
-      return true;
-    }
-  }
-  return false;
-}
-
-Status CombineText(std::span<const ShareInput> inputs, const CombineOptions& o,
-                   SecureBuffer* secret, CombineReport* report) {
-  const size_t max_y = o.max_secret_bytes + share_payload::kOverhead;
-  std::vector<TextCandidate> cands;
-  std::vector<std::string> problems;
-  for (const auto& in : inputs) {
-    TextCandidate c{in.origin, {}};
-    Status s = text_share::Decode(in.text, max_y, &c.share);
-    if (s.ok()) {
-      cands.push_back(std::move(c));
-    } else {
-      problems.push_back(in.origin + ": " + s.message());
-    }
-  }
-  if (cands.empty()) return Status::InvalidArgument("no usable share: " + Join(problems, "; "));
-
-  // Shares of one set only: the set most shares belong to.
-  std::map<std::string, std::vector<std::string>> by_set;
-  for (const auto& c : cands) {
-    by_set[text_share::SetIdString(c.share.header.set_id)].push_back(c.origin);
-  }
-  if (by_set.size() > 1) {
-    size_t top = 0;
-    size_t top_count = 0;
-    std::vector<std::string> parts;
-    for (const auto& [id, origins] : by_set) {
-      if (origins.size() > top) {
-        top = origins.size();
-        top_count = 1;
-      } else if (origins.size() == top) {
-        ++top_count;
-      }
-      parts.push_back(Join(origins, ", ") + " from set " + id);
-    }
-    if (top_count > 1) {
-      return Status::InvalidArgument("the shares come from " + std::to_string(by_set.size()) +
-                                     " different sets (" + Join(parts, "; ") +
-                                     "): give shares of one set");
-    }
-  }
-  KeepMajority(
-      &cands, &problems,
-      [](const TextCandidate& c) { return text_share::SetIdString(c.share.header.set_id); },
-      [](const TextCandidate& c) {
-        return "share is from a different set (" + text_share::SetIdString(c.share.header.set_id) +
-               ")";
-      });
-  KeepMajority(
-      &cands, &problems,
-      [](const TextCandidate& c) {
-        return std::tuple(c.share.header.threshold, c.share.header.count, c.share.y.size());
-      },
-      [](const TextCandidate& c) {
-        return "share disagrees with the others of its set on threshold, count or length (it "
-               "says " +
-               std::to_string(c.share.header.threshold) + "of" +
-               std::to_string(c.share.header.count) + ")";
-      });
-  // Exact duplicates are dropped.
-  std::vector<TextCandidate> unique;
-  for (auto& c : cands) {
-    auto dup = std::find_if(unique.begin(), unique.end(),
-                            [&](const TextCandidate& u) { return SameShare(u.share, c.share); });
-    if (dup != unique.end()) {
-      problems.push_back(c.origin + ": duplicate of " + dup->origin);
-    } else {
-      unique.push_back(std::move(c));
-    }
-  }
-  cands = std::move(unique);
-
-  const text_share::Header& h = cands.front().share.header;
-  const auto t = static_cast<size_t>(h.threshold);
-  const std::string set_id = text_share::SetIdString(h.set_id);
-  size_t distinct_x = 0;
-  for (size_t i = 0; i < cands.size(); ++i) {
-    bool seen = false;
-    for (size_t j = 0; j < i; ++j) seen = seen || cands[j].share.x == cands[i].share.x;
-    if (!seen) ++distinct_x;
-  }
-  if (distinct_x < t) {
-    std::string msg = "need " + std::to_string(t) + " shares of set " + set_id +
-                      " to recover the secret, got " + std::to_string(distinct_x);
-    if (!problems.empty()) msg += " (" + Join(problems, "; ") + ")";
-    return Status::InvalidArgument(msg);
-  }
-
-  // Try t-subsets until one recombines to a payload whose tag verifies.
-  const share_payload::SetParams params{h.set_id, h.threshold, h.count};
-  const size_t ylen = cands.front().share.y.size();
-  SecureBuffer payload(ylen);
-  std::vector<size_t> idx(t);
-  for (size_t i = 0; i < t; ++i) idx[i] = i;
-  std::vector<shamir::Share> subset(t);
-  size_t attempts = 0;
-  bool found = false;
-  do {
-    bool distinct = true;
-    for (size_t i = 0; i < t; ++i) {
-      subset[i] = {cands[idx[i]].share.x, cands[idx[i]].share.y};
-      for (size_t j = 0; j < i; ++j) distinct = distinct && subset[j].x != subset[i].x;
-    }
-    if (!distinct) continue;
-    ++attempts;
-    Status s = shamir::Interpolate(subset, 0, payload.span(), o.kernel);
-    if (!s.ok()) return s;
-    found = ct::Declassify(share_payload::Verify(params, payload.span()));
-  } while (!found && attempts < kMaxSubsetAttempts && NextCombination(&idx, cands.size()));
-
-  if (!found) {
-    std::string msg;
-    if (cands.size() == t) {
-      msg = "the " + std::to_string(t) + " shares of set " + set_id +
-            " do not recombine: at least one was altered after it was made (its checksum is "
-            "intact, so the change was not a typo)";
-    } else {
-      msg = "no " + std::to_string(t) + " of the " + std::to_string(cands.size()) +
-            " shares of set " + set_id + " recombine: more than " +
-            std::to_string(cands.size() - t) + " of them are bad";
-      if (attempts >= kMaxSubsetAttempts) {
-        msg += " (gave up after " + std::to_string(attempts) + " combinations)";
-      }
-    }
-    if (!problems.empty()) msg += " (" + Join(problems, "; ") + ")";
-    return Status::Corruption(msg);
-  }
-
-  // Name every other share that does not lie on the recovered polynomial.
-  SecureBuffer expected(ylen);
-  for (size_t j = 0; j < cands.size(); ++j) {
-    if (std::find(idx.begin(), idx.end(), j) != idx.end()) continue;
-    Status s = shamir::Interpolate(subset, cands[j].share.x, expected.span(), o.kernel);
-    if (!s.ok()) return s;
-    if (ct::Declassify(sodium_memcmp(expected.data(), cands[j].share.y.data(), ylen)) != 0) {
-      problems.push_back(cands[j].origin +
-                         ": share does not match the others (altered or "
-                         "damaged); it was not used");
-    }
-  }
-  const auto recovered = share_payload::SecretOf(payload.span());
-  *secret = SecureBuffer(recovered.size());
-  std::copy(recovered.begin(), recovered.end(), secret->data());
-  report->format = ShareFormat::kText;
-  report->threshold = h.threshold;
-  report->shares_used = static_cast<int>(t);
-  report->set_id = set_id;
-  report->warnings = std::move(problems);
-  return Status::OK();
 }
 
 // True when every character is a hex digit, computed without branching on (or indexing a
@@ -237,6 +41,16 @@ bool IsHexLine(std::string_view s) {
     bad |= (digit | alpha) ^ 1U;
   }
   return !s.empty() && s.size() % 2 == 0 && ct::Declassify(bad) == 0;
+}
+
+// Short all-hex lines that are also well-formed base64 could be either: a Vault base64 share
+// of a few bytes is all hex digits with real probability (1/256 for a 2-byte secret). From 24
+// characters on, that chance is below 4^-24 per line and hex is taken.
+bool AmbiguousHex(std::span<const ShareInput> inputs) {
+  for (const auto& in : inputs) {
+    if (in.text.size() >= 24 || in.text.size() % 4 != 0) return false;
+  }
+  return true;
 }
 
 Status CombineVault(std::span<const ShareInput> inputs, const CombineOptions& o, bool hex,
@@ -337,12 +151,16 @@ Status CombineJson(const ShareInput& input, const CombineOptions& o, SecureBuffe
                                    ": JSON is not a meshvault share set "
                                    "(\"format\" must be \"meshvault-shares\")");
   }
-  if (field("version") == doc.end() || *field("version") != 1) {
+  if (field("version") == doc.end() || !field("version")->is_number_integer() ||
+      *field("version") != 1) {
     return Status::InvalidArgument(input.origin + ": unsupported share set version");
   }
   const auto shares = field("shares");
   if (shares == doc.end() || !shares->is_array()) {
     return Status::InvalidArgument(input.origin + ": JSON has no \"shares\" array");
+  }
+  if (shares->size() > static_cast<size_t>(shamir::kMaxShares)) {
+    return Status::InvalidArgument(input.origin + ": the JSON holds more than 255 shares");
   }
   std::vector<ShareInput> lines;
   for (size_t i = 0; i < shares->size(); ++i) {
@@ -355,7 +173,7 @@ Status CombineJson(const ShareInput& input, const CombineOptions& o, SecureBuffe
     lines.push_back(
         {input.origin + " shares[" + std::to_string(i) + "]", {str.data(), str.size()}});
   }
-  Status s = CombineText(lines, o, secret, report);
+  Status s = CombineTextShares(lines, o, secret, report);
   if (!s.ok()) return s;
   const auto threshold = field("threshold");
   if (threshold != doc.end() && *threshold != report->threshold) {
@@ -387,6 +205,10 @@ Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& o
                                    std::to_string(kMaxSecretBytesLimit) + " bytes");
   }
   if (inputs.empty()) return Status::InvalidArgument("no shares were given");
+  if (inputs.size() > static_cast<size_t>(shamir::kMaxShares)) {
+    return Status::InvalidArgument(std::to_string(inputs.size()) +
+                                   " shares were given; a set has at most 255");
+  }
   *report = CombineReport();
 
   // Classify each input; every input must be of one format.
@@ -397,7 +219,7 @@ Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& o
       f = *options.format;
     } else if (ct::StartsWith(in.text, "{")) {
       f = ShareFormat::kJson;
-    } else if (text_share::LooksLikeTextShare(in.text)) {
+    } else if (ct::Contains(in.text, '.')) {  // '.' is in neither the hex nor base64 alphabet
       f = ShareFormat::kText;
     } else if (IsHexLine(in.text)) {
       f = ShareFormat::kVaultHex;
@@ -421,6 +243,7 @@ Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& o
     }
     if (!mixed) {
       auto& v = kinds[ShareFormat::kVault];
+      // (the merged lines are re-read as base64 below)
       const auto& h = kinds[ShareFormat::kVaultHex];
       v.insert(v.end(), h.begin(), h.end());
       kinds.erase(ShareFormat::kVaultHex);
@@ -442,10 +265,15 @@ Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& o
       }
       return CombineJson(inputs[0], options, secret, report);
     case ShareFormat::kText:
-      return CombineText(inputs, options, secret, report);
+      return CombineTextShares(inputs, options, secret, report);
     case ShareFormat::kVault:
       return CombineVault(inputs, options, false, secret, report);
     case ShareFormat::kVaultHex:
+      if (!options.format && AmbiguousHex(inputs)) {
+        return Status::InvalidArgument(
+            "these short shares read as both vault-hex and vault base64; say which with "
+            "--format vault-hex or --format vault");
+      }
       return CombineVault(inputs, options, true, secret, report);
   }
   return Status::InvalidArgument("unknown share format");

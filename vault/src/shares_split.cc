@@ -166,6 +166,14 @@ Status SplitSecret(std::span<const uint8_t> secret, const SplitOptions& options,
   Status s = CheckSplitOptions(options);
   if (!s.ok()) return s;
   if (secret.empty()) return Status::InvalidArgument("the secret is empty");
+  // All shares are built in memory at once: refuse what cannot fit rather than abort.
+  constexpr uint64_t kMaxShareBytes = uint64_t{2} << 30;
+  if (static_cast<uint64_t>(options.shares) * (secret.size() + share_payload::kOverhead + 1) >
+      kMaxShareBytes) {
+    return Status::ResourceExhausted(
+        "the shares would take more than 2 GiB of memory: make "
+        "fewer shares or split a smaller secret");
+  }
   if (secret.size() > options.max_secret_bytes) {
     return Status::ResourceExhausted(
         "the secret is " + std::to_string(secret.size()) + " bytes, over the limit of " +

@@ -89,8 +89,6 @@ void Encode(const Header& header, std::span<const uint8_t> xy, SecureBuffer* out
   out->Append(crc);
 }
 
-bool LooksLikeTextShare(std::string_view line) { return ct::StartsWith(line, kMagic); }
-
 Status Decode(std::string_view line, size_t max_y_bytes, Decoded* out) {
   const size_t max_body = sodium_base64_ENCODED_LEN(max_y_bytes + 1, kB64);
   if (line.size() > max_body + 64) {
@@ -116,9 +114,14 @@ Status Decode(std::string_view line, size_t max_y_bytes, Decoded* out) {
   }
   const std::string_view header = line.substr(0, body_start);
   if (!header.starts_with(kPrefix)) {
-    return Status::InvalidArgument("unsupported share version '" +
-                                   std::string(header.substr(0, header.find('.'))) +
-                                   "': this build reads mvs1");
+    // Name the version only when it looks like one: never echo what may be share content.
+    const std::string_view version = header.substr(0, header.find('.'));
+    const bool plain = version.starts_with(kMagic) && version.size() <= 8 &&
+                       std::all_of(version.begin() + 3, version.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; });
+    return Status::InvalidArgument(
+        plain ? "unsupported share version '" + std::string(version) + "': this build reads mvs1"
+              : std::string("not a meshvault share (it should start with mvs1.)"));
   }
   const std::vector<std::string_view> f = SplitDots(header.substr(kPrefix.size()));
   if (f.size() != 4 || !f[3].empty()) {

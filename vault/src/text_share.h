@@ -33,9 +33,6 @@ struct Decoded {
   mesh::SecureBuffer storage;  // x || y as decoded
 };
 
-// True when `line` claims to be a text share (any version).
-bool LooksLikeTextShare(std::string_view line);
-
 std::string SetIdString(const std::array<uint8_t, kSetIdBytes>& set_id);
 
 // Appends the encoded share (no newline) to `out`. `xy` is the x byte followed by the y bytes.
