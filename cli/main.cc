@@ -18,7 +18,9 @@ int Fail(std::string_view command, std::string_view message) {
 
 }  // namespace cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   cli::HardenProcess();
   if (!mesh::InitSodium().ok()) {
     std::cerr << "meshvault: libsodium failed to initialise\n";
@@ -45,4 +47,17 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? cli::kExitOk : cli::kExitUsage;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {  // e.g. std::bad_alloc: report, never crash
+    std::cerr << "meshvault: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "meshvault: unexpected error\n";
+  }
+  return cli::kExitUsage;
 }

@@ -25,7 +25,7 @@ std::string Errno() { return std::strerror(errno); }
 
 Status ReadFd(int fd, std::string_view what, size_t limit, SecureBuffer* out) {
   SecureBuffer buf;
-  buf.Reserve(std::min<size_t>(limit + 1, 64 * 1024));
+  buf.Reserve(std::min<size_t>(limit + 1, size_t{64} * 1024));
   for (;;) {
     if (buf.size() == buf.capacity()) buf.Reserve(std::min(limit + 1, buf.capacity() * 2));
     const size_t room = buf.capacity() - buf.size();

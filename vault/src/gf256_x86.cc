@@ -15,8 +15,8 @@ constexpr size_t kMaxShares = 255;
 
 // lo[i] = i * c and hi[i] = (i << 4) * c, so a * c = lo[a & 15] ^ hi[a >> 4].
 struct SplitTables {
-  alignas(16) uint8_t lo[16];
-  alignas(16) uint8_t hi[16];
+  alignas(16) uint8_t lo[16] = {};
+  alignas(16) uint8_t hi[16] = {};
   explicit SplitTables(uint8_t c) {
     for (int i = 0; i < 16; ++i) {
       lo[i] = Mul(static_cast<uint8_t>(i), c);
@@ -89,7 +89,7 @@ __attribute__((target("avx2,gfni"))) void MulAddGfni(uint8_t* out, const uint8_t
 }
 
 namespace {
-__attribute__((target("avx2"))) inline __m256i load(const uint8_t* p) {
+__attribute__((target("avx2"))) inline __m256i Load256(const uint8_t* p) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
@@ -124,10 +124,10 @@ __attribute__((target("avx2"))) void EvalAvx2(const uint8_t* const* coeffs, size
   size_t i = 0;
   for (; i + 64 <= len; i += 64) {  // two independent chains per share
     for (size_t k = 0; k < n; ++k) {
-      __m256i y0 = load(coeffs[t - 1] + i), y1 = load(coeffs[t - 1] + i + 32);
+      __m256i y0 = Load256(coeffs[t - 1] + i), y1 = Load256(coeffs[t - 1] + i + 32);
       for (size_t j = t - 1; j-- > 0;) {
-        y0 = _mm256_xor_si256(MUL(y0, k), load(coeffs[j] + i));
-        y1 = _mm256_xor_si256(MUL(y1, k), load(coeffs[j] + i + 32));
+        y0 = _mm256_xor_si256(MUL(y0, k), Load256(coeffs[j] + i));
+        y1 = _mm256_xor_si256(MUL(y1, k), Load256(coeffs[j] + i + 32));
       }
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(outs[k] + i), y0);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(outs[k] + i + 32), y1);
@@ -135,8 +135,8 @@ __attribute__((target("avx2"))) void EvalAvx2(const uint8_t* const* coeffs, size
   }
   for (; i + 32 <= len; i += 32) {
     for (size_t k = 0; k < n; ++k) {
-      __m256i y = load(coeffs[t - 1] + i);
-      for (size_t j = t - 1; j-- > 0;) y = _mm256_xor_si256(MUL(y, k), load(coeffs[j] + i));
+      __m256i y = Load256(coeffs[t - 1] + i);
+      for (size_t j = t - 1; j-- > 0;) y = _mm256_xor_si256(MUL(y, k), Load256(coeffs[j] + i));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(outs[k] + i), y);
     }
   }
@@ -154,13 +154,14 @@ __attribute__((target("avx2,gfni"))) void EvalGfni(const uint8_t* const* coeffs,
     for (size_t k = 0; k < n; ++k) {
       const __m256i x = _mm256_set1_epi8(static_cast<char>(xs[k]));
       const uint8_t* top = coeffs[t - 1] + i;
-      __m256i y0 = load(top), y1 = load(top + 32), y2 = load(top + 64), y3 = load(top + 96);
+      __m256i y0 = Load256(top), y1 = Load256(top + 32), y2 = Load256(top + 64),
+              y3 = Load256(top + 96);
       for (size_t j = t - 1; j-- > 0;) {
         const uint8_t* c = coeffs[j] + i;
-        y0 = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y0, x), load(c));
-        y1 = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y1, x), load(c + 32));
-        y2 = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y2, x), load(c + 64));
-        y3 = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y3, x), load(c + 96));
+        y0 = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y0, x), Load256(c));
+        y1 = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y1, x), Load256(c + 32));
+        y2 = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y2, x), Load256(c + 64));
+        y3 = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y3, x), Load256(c + 96));
       }
       auto* out = reinterpret_cast<__m256i*>(outs[k] + i);
       _mm256_storeu_si256(out, y0);
@@ -172,9 +173,9 @@ __attribute__((target("avx2,gfni"))) void EvalGfni(const uint8_t* const* coeffs,
   for (; i + 32 <= len; i += 32) {
     for (size_t k = 0; k < n; ++k) {
       const __m256i x = _mm256_set1_epi8(static_cast<char>(xs[k]));
-      __m256i y = load(coeffs[t - 1] + i);
+      __m256i y = Load256(coeffs[t - 1] + i);
       for (size_t j = t - 1; j-- > 0;)
-        y = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y, x), load(coeffs[j] + i));
+        y = _mm256_xor_si256(_mm256_gf2p8mul_epi8(y, x), Load256(coeffs[j] + i));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(outs[k] + i), y);
     }
   }

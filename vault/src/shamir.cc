@@ -85,7 +85,7 @@ namespace {
 
 // Coefficients are made and used one block at a time so they stay in L1 and on the stack:
 // no heap allocation, and the used part is wiped before returning.
-constexpr size_t kCoefficientBufferBytes = 8 * 1024;
+constexpr size_t kCoefficientBufferBytes = size_t{8} * 1024;
 constexpr size_t kStreamBlock = 64;  // Salsa20 block: the unit of its counter
 
 Status CheckSplitArgs(std::span<const uint8_t> secret, int threshold,
@@ -262,7 +262,7 @@ Status Interpolate(std::span<const Share> shares, uint8_t x, std::span<uint8_t> 
     weight[i] = gf256::Mul(num, gf256::Inverse(den));
   }
   const gf256::MulAddFn mul_add = gf256::MulAddFor(kernel);
-  constexpr size_t kBlock = 8 * 1024;  // keep the accumulator block in L1 across shares
+  constexpr size_t kBlock = size_t{8} * 1024;  // keep the accumulator block in L1 across shares
   std::fill(out.begin(), out.end(), uint8_t{0});
   for (size_t off = 0; off < out.size(); off += kBlock) {
     const size_t len = std::min(kBlock, out.size() - off);

@@ -251,6 +251,7 @@ Status CombineShares(std::span<const ShareInput> inputs, const CombineOptions& o
   }
   if (kinds.size() > 1) {
     std::vector<std::string> parts;
+    parts.reserve(kinds.size());
     for (const auto& [f, origins] : kinds) {
       parts.push_back(Join(origins, ", ") + " " + (origins.size() > 1 ? "are " : "is ") +
                       std::string(ShareFormatName(f)));

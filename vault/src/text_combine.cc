@@ -103,6 +103,7 @@ class SubsetWalk {
 
 std::string Origins(const std::vector<Candidate>& cands, const std::vector<size_t>& idx) {
   std::vector<std::string> names;
+  names.reserve(idx.size());
   for (size_t i : idx) names.push_back(cands[i].origin);
   return Join(names, ", ");
 }
@@ -113,6 +114,7 @@ Status CombineTextShares(std::span<const ShareInput> inputs, const CombineOption
                          SecureBuffer* secret, CombineReport* report) {
   const size_t max_y = o.max_secret_bytes + share_payload::kOverhead;
   std::vector<Candidate> cands;
+  cands.reserve(inputs.size());
   std::vector<std::string> problems;
   for (const auto& in : inputs) {
     Candidate c{in.origin, {}};

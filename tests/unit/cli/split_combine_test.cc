@@ -249,3 +249,30 @@ TEST_CASE("combine wipes share arguments from its argv and cannot dump core", "[
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("combine refuses each kind of bad share set with exit 1", "[cli][bad]") {
+  const auto a = Lines(Mv({"split", "-t", "3", "-n", "5"}, "one secret").out);
+  const auto b = Lines(Mv({"split", "-t", "3", "-n", "5"}, "two secret").out);
+  REQUIRE(a.size() == 5);
+  std::string truncated = a[2].substr(0, a[2].size() - 12);
+  struct Case {
+    std::vector<std::string> lines;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{a[0], a[1]}, "need 3 shares of set"},
+      {{a[0], a[1], a[0]}, "line 3: duplicate of line 1"},
+      {{a[0], a[1], b[2]}, "do not belong to one set"},
+      {{a[0], a[1], truncated}, "line 3: share is truncated or malformed"},
+      {{a[0], "not a share at all", a[2]}, "mixed share formats"},
+  };
+  for (const auto& c : cases) {
+    std::string input;
+    for (const auto& l : c.lines) input += l + "\n";
+    INFO(c.message);
+    auto r = Mv({"combine"}, input);
+    CHECK(r.exit_code == 1);
+    CHECK(Contains(r.err, c.message));
+    CHECK(r.out.empty());
+  }
+}
