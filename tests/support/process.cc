@@ -16,6 +16,8 @@ std::string MeshvaultPath() { return MESHVAULT_BINARY; }
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, std::string_view input,
                          const std::vector<std::string>& env, std::chrono::milliseconds timeout) {
+  // A child may exit before reading its input: the write then fails with EPIPE, not a signal.
+  signal(SIGPIPE, SIG_IGN);
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) {
     throw std::runtime_error("pipe failed");
