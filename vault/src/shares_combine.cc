@@ -1,5 +1,5 @@
-// CombineShares: format detection, text/json recombination with bad-share search, and the
-// unauthenticated Vault formats.
+// CombineShares: format detection, the json wrapper, and the unauthenticated Vault formats.
+// Text shares are recombined in text_combine.cc.
 #include <sodium.h>
 
 #include <algorithm>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "ct.h"
+#include "join.h"
 #include "secret_json.h"
-#include "share_payload.h"
 #include "text_combine.h"
 #include "text_share.h"
 #include "vault/shares.h"
@@ -19,15 +19,6 @@ using mesh::SecureBuffer;
 using mesh::Status;
 
 namespace {
-
-std::string Join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
 
 // True when every character is a hex digit, computed without branching on (or indexing a
 // table by) the characters; only the verdict is public.

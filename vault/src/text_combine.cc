@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ct.h"
+#include "join.h"
 #include "share_payload.h"
 #include "text_share.h"
 
@@ -18,15 +19,6 @@ using mesh::SecureBuffer;
 using mesh::Status;
 
 namespace {
-
-std::string Join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) out += sep;
-    out += s;
-  }
-  return out;
-}
 
 struct Candidate {
   std::string origin;
