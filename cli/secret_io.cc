@@ -100,9 +100,10 @@ Status PromptHidden(std::string_view prompt, size_t limit, SecureBuffer* out) {
   g_tty_fd = fd;
   g_tty_saved = saved;
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, RestoreTerminalAndDie);
-  (void)!::write(fd, prompt.data(), prompt.size());
-  // TCSANOW, not TCSAFLUSH: lines pasted ahead of the prompt stay in the input queue.
+  // Echo off before the prompt appears, so nothing typed after it can be echoed. TCSANOW,
+  // not TCSAFLUSH: lines pasted ahead of the prompt stay in the input queue.
   ::tcsetattr(fd, TCSANOW, &quiet);
+  (void)!::write(fd, prompt.data(), prompt.size());
   SecureBuffer line;
   line.Reserve(256);
   Status s;
