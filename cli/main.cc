@@ -32,6 +32,7 @@ int Run(int argc, char** argv) {
   int exit_code = cli::kExitOk;
   cli::AddSplitCommand(&app, &exit_code);
   cli::AddCombineCommand(&app, &exit_code, argc, argv);
+  cli::AddCaCommands(&app, &exit_code);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);

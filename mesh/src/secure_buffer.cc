@@ -16,6 +16,8 @@ Status InitSodium() {
 
 namespace {
 uint8_t* AllocateOrDie(size_t capacity) {
+  // sodium_malloc needs sodium_init (page size, canary); a one-time static check.
+  if (!InitSodium().ok()) std::abort();
   // sodium_malloc(0) is valid but we always keep one byte so data() is never null.
   void* p = sodium_malloc(std::max<size_t>(capacity, 1));
   if (p == nullptr) std::abort();

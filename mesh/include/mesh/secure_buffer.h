@@ -1,6 +1,6 @@
 // SecureBuffer: a move-only byte buffer for secret data, allocated with sodium_malloc
 // (guard pages, mlock'ed, excluded from core dumps) and wiped by sodium_free. Not
-// thread-safe. InitSodium() must have succeeded before the first allocation.
+// thread-safe. The first allocation initialises libsodium if nobody has.
 #ifndef MESH_SECURE_BUFFER_H_
 #define MESH_SECURE_BUFFER_H_
 
