@@ -125,25 +125,51 @@ Certificate IssueCertificate(const SigningKey& ca, Role role, std::string_view n
   return c;
 }
 
+std::string_view CertificateErrorName(CertificateError error) {
+  switch (error) {
+    case CertificateError::kNone:
+      return "none";
+    case CertificateError::kOtherCa:
+      return "other_ca";
+    case CertificateError::kBadSignature:
+      return "bad_certificate_signature";
+    case CertificateError::kNotYetValid:
+      return "not_yet_valid";
+    case CertificateError::kExpired:
+      return "expired";
+    case CertificateError::kWrongRole:
+      return "wrong_role";
+  }
+  return "unknown";
+}
+
 Status VerifyCertificate(const Certificate& cert, const PublicKey& ca_key, int64_t now,
-                         Role expected) {
+                         Role expected, CertificateError* error) {
+  CertificateError unused = CertificateError::kNone;
+  CertificateError& e = error != nullptr ? *error : unused;
+  e = CertificateError::kNone;
   if (cert.issuer != ca_key) {
+    e = CertificateError::kOtherCa;
     return Status::PermissionDenied("certificate of '" + cert.name +
                                     "' was issued by another CA (" + ShortId(cert.issuer) +
                                     ", this cluster's is " + ShortId(ca_key) + ")");
   }
   if (!VerifySignature(ca_key, kSignDomain, cert.SignedBytes(), cert.signature)) {
+    e = CertificateError::kBadSignature;
     return Status::PermissionDenied("certificate of '" + cert.name + "' has a bad signature");
   }
   if (now + kClockSkewSeconds < cert.not_before) {
+    e = CertificateError::kNotYetValid;
     return Status::PermissionDenied("certificate of '" + cert.name + "' is not valid until " +
                                     FormatTime(cert.not_before));
   }
   if (now > cert.not_after) {
+    e = CertificateError::kExpired;
     return Status::PermissionDenied("certificate of '" + cert.name + "' expired at " +
                                     FormatTime(cert.not_after));
   }
   if (cert.role != expected) {
+    e = CertificateError::kWrongRole;
     return Status::PermissionDenied("certificate of '" + cert.name + "' has role " +
                                     std::string(RoleName(cert.role)) + ", expected " +
                                     std::string(RoleName(expected)));

@@ -48,10 +48,14 @@ Status CheckName(std::string_view name);
 Certificate IssueCertificate(const SigningKey& ca, Role role, std::string_view name,
                              const PublicKey& subject, int64_t not_before, int64_t not_after);
 
+// Why a certificate was refused, for counters (the Status message is for people).
+enum class CertificateError { kNone, kOtherCa, kBadSignature, kNotYetValid, kExpired, kWrongRole };
+std::string_view CertificateErrorName(CertificateError error);
+
 // Checks that `cert` was issued by `ca_key`, is valid at `now` (with kClockSkewSeconds of
 // slack before not_before) and has `expected` role. Errors say which check failed.
 Status VerifyCertificate(const Certificate& cert, const PublicKey& ca_key, int64_t now,
-                         Role expected);
+                         Role expected, CertificateError* error = nullptr);
 
 }  // namespace mesh
 

@@ -59,10 +59,9 @@ Status CipherState::EncryptWithAd(std::span<const uint8_t> ad, std::span<const u
   if (out_len > kMaxMessageLen) {
     return Status::InvalidArgument("noise: message exceeds 65535 bytes");
   }
-  if (!has_key_) {
-    out->insert(out->end(), plaintext.begin(), plaintext.end());
-    return Status::OK();
-  }
+  // The spec passes plaintext through a keyless CipherState; only SymmetricState needs that
+  // (before the first DH), so here it is an error: a link can never send in the clear.
+  if (!has_key_) return Status::InvalidArgument("noise: cipher has no key");
   if (n_ == kMaxNonce) return Status::ResourceExhausted("noise: nonce exhausted");
 
   const Nonce nonce = EncodeNonce(n_);
@@ -80,10 +79,7 @@ Status CipherState::DecryptWithAd(std::span<const uint8_t> ad, std::span<const u
   if (ciphertext.size() > kMaxMessageLen) {
     return Status::InvalidArgument("noise: message exceeds 65535 bytes");
   }
-  if (!has_key_) {
-    out->insert(out->end(), ciphertext.begin(), ciphertext.end());
-    return Status::OK();
-  }
+  if (!has_key_) return Status::InvalidArgument("noise: cipher has no key");
   if (n_ == kMaxNonce) return Status::ResourceExhausted("noise: nonce exhausted");
   if (ciphertext.size() < kTagLen) {
     return Status::InvalidArgument("noise: ciphertext shorter than the 16-byte tag");

@@ -43,8 +43,9 @@ class CipherState {
   void ClearKey();
   bool HasKey() const { return has_key_; }
 
-  // SetNonce(nonce), for out-of-order transport messages (section 11.4).
-  void SetNonce(uint64_t nonce) { n_ = nonce; }
+  // Tests only: rewinding a sending nonce reuses it, which breaks ChaCha20-Poly1305. Links
+  // deliver in order and never need SetNonce (section 11.4).
+  void SetNonceForTesting(uint64_t nonce) { n_ = nonce; }
   uint64_t nonce() const { return n_; }
 
   // Appends ENCRYPT(k, n++, ad, plaintext) to *out, or plaintext if there is no key.

@@ -105,10 +105,10 @@ std::optional<KeyPair> KeyPair::FromPrivateKey(std::span<const uint8_t> private_
   return pair;
 }
 
-Status HandshakeState::Initialize(std::string_view protocol_name, bool initiator,
-                                  std::span<const uint8_t> prologue, const KeyPair* s,
-                                  const KeyPair* e, std::span<const uint8_t> rs,
-                                  std::span<const uint8_t> re) {
+Status HandshakeState::InitializeForTesting(std::string_view protocol_name, bool initiator,
+                                            std::span<const uint8_t> prologue, const KeyPair* s,
+                                            const KeyPair* e, std::span<const uint8_t> rs,
+                                            std::span<const uint8_t> re) {
   if (sodium_init() < 0) return Status::Unavailable("noise: libsodium failed to initialise");
   if (phase_ != Phase::kUninitialized) {
     return Status::InvalidArgument("noise: HandshakeState already initialized");
@@ -305,6 +305,8 @@ Status HandshakeState::Fail(Status status) {
   phase_ = Phase::kFailed;
   e_.reset();  // KeyPair's destructor wipes the private keys
   s_.reset();
+  rs_.reset();  // possibly unauthenticated: never reported after a failure
+  re_.reset();
   symmetric_.InitializeSymmetric({});  // discards ck and k
   return status;
 }

@@ -6,9 +6,10 @@
 // modifiers (psk, fallback, hfs) are rejected. Not thread-safe.
 //
 // Typical use: Initialize(), alternate WriteMessage()/ReadMessage() while !IsComplete(),
-// then Split() into the two transport CipherStates. Any error while processing a message
-// leaves the handshake failed (section 5: "the HandshakeState is deleted"); every later
-// call then fails too. Calling out of turn is rejected without changing state.
+// then Split() into the two transport CipherStates. A DH or authentication failure leaves
+// the handshake failed (section 5: "the HandshakeState is deleted"); every later call then
+// fails too. Calling out of turn, or with a message that is truncated or over 65535 bytes,
+// is rejected without changing state (the link layer drops such a peer anyway).
 #ifndef MESH_NOISE_HANDSHAKE_STATE_H_
 #define MESH_NOISE_HANDSHAKE_STATE_H_
 
@@ -65,9 +66,17 @@ class HandshakeState {
   //  - `re`: must be empty (only fallback patterns pre-share an ephemeral).
   // InvalidArgument on an unsupported name, a missing or malformed key, or an rs/re the
   // pattern does not pre-share. An `s` the pattern never uses is ignored.
+  // Production: the ephemeral key always comes fresh from the CSPRNG.
   Status Initialize(std::string_view protocol_name, bool initiator,
-                    std::span<const uint8_t> prologue, const KeyPair* s, const KeyPair* e,
-                    std::span<const uint8_t> rs, std::span<const uint8_t> re);
+                    std::span<const uint8_t> prologue, const KeyPair* s,
+                    std::span<const uint8_t> rs) {
+    return InitializeForTesting(protocol_name, initiator, prologue, s, nullptr, rs, {});
+  }
+  // Test vectors fix the ephemeral key (`e`); reusing one in production would lose forward
+  // secrecy, hence the name.
+  Status InitializeForTesting(std::string_view protocol_name, bool initiator,
+                              std::span<const uint8_t> prologue, const KeyPair* s, const KeyPair* e,
+                              std::span<const uint8_t> rs, std::span<const uint8_t> re);
 
   // Builds the next handshake message carrying `payload` into *message (replacing its
   // contents). Fails if it is not this party's turn or the message would exceed 65535
@@ -100,7 +109,12 @@ class HandshakeState {
   const HandshakeHash& GetHandshakeHash() const { return symmetric_.handshake_hash(); }
 
   // The peer's static public key: pre-shared, or learned from an "s" token.
-  const std::optional<PublicKey>& remote_static() const { return rs_; }
+  // Only once the handshake is complete: before that a key read from an "s" token may be
+  // unauthenticated (an active attacker can encrypt any node's public key under an ee key it
+  // shares with us), and it must never be reported as the peer's identity.
+  std::optional<PublicKey> remote_static() const {
+    return IsComplete() ? rs_ : std::optional<PublicKey>();
+  }
 
  private:
   enum class Phase { kUninitialized, kInProgress, kComplete, kSplit, kFailed };

@@ -85,16 +85,27 @@ void SymmetricState::MixKeyAndHash(std::span<const uint8_t> input_key_material) 
 Status SymmetricState::EncryptAndHash(std::span<const uint8_t> plaintext,
                                       std::vector<uint8_t>* out) {
   const size_t offset = out->size();
-  Status s = cipher_.EncryptWithAd(h_, plaintext, out);
-  if (!s.ok()) return s;
+  if (cipher_.HasKey()) {
+    Status s = cipher_.EncryptWithAd(h_, plaintext, out);
+    if (!s.ok()) return s;
+  } else {  // before the first DH the handshake carries plaintext (section 5.2)
+    if (offset + plaintext.size() > kMaxMessageLen) {
+      return Status::InvalidArgument("noise: message exceeds 65535 bytes");
+    }
+    out->insert(out->end(), plaintext.begin(), plaintext.end());
+  }
   MixHash(std::span<const uint8_t>(*out).subspan(offset));
   return Status::OK();
 }
 
 Status SymmetricState::DecryptAndHash(std::span<const uint8_t> ciphertext,
                                       std::vector<uint8_t>* out) {
-  Status s = cipher_.DecryptWithAd(h_, ciphertext, out);
-  if (!s.ok()) return s;
+  if (cipher_.HasKey()) {
+    Status s = cipher_.DecryptWithAd(h_, ciphertext, out);
+    if (!s.ok()) return s;
+  } else {
+    out->insert(out->end(), ciphertext.begin(), ciphertext.end());
+  }
   MixHash(ciphertext);
   return Status::OK();
 }

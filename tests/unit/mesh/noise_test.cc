@@ -69,11 +69,13 @@ std::string RunVector(const nlohmann::json& v) {
   const std::optional<KeyPair> resp_s = KeyField(v, "resp_static");
   const std::optional<KeyPair> resp_e = KeyField(v, "resp_ephemeral");
   HandshakeState init, resp;
-  Status st = init.Initialize(name, true, HexField(v, "init_prologue"), init_s ? &*init_s : nullptr,
-                              init_e ? &*init_e : nullptr, HexField(v, "init_remote_static"), {});
+  Status st = init.InitializeForTesting(name, true, HexField(v, "init_prologue"),
+                                        init_s ? &*init_s : nullptr, init_e ? &*init_e : nullptr,
+                                        HexField(v, "init_remote_static"), {});
   if (st.ok()) {
-    st = resp.Initialize(name, false, HexField(v, "resp_prologue"), resp_s ? &*resp_s : nullptr,
-                         resp_e ? &*resp_e : nullptr, HexField(v, "resp_remote_static"), {});
+    st = resp.InitializeForTesting(name, false, HexField(v, "resp_prologue"),
+                                   resp_s ? &*resp_s : nullptr, resp_e ? &*resp_e : nullptr,
+                                   HexField(v, "resp_remote_static"), {});
   }
   if (!st.ok()) return "Initialize: " + st.ToString();
 
@@ -132,8 +134,8 @@ void Handshake(HandshakeState& init, HandshakeState& resp) {
 }
 
 void InitXX(HandshakeState& init, HandshakeState& resp, const KeyPair& is, const KeyPair& rs) {
-  REQUIRE_OK(init.Initialize(kXX, true, ToBytes("meshvault"), &is, nullptr, {}, {}));
-  REQUIRE_OK(resp.Initialize(kXX, false, ToBytes("meshvault"), &rs, nullptr, {}, {}));
+  REQUIRE_OK(init.InitializeForTesting(kXX, true, ToBytes("meshvault"), &is, nullptr, {}, {}));
+  REQUIRE_OK(resp.InitializeForTesting(kXX, false, ToBytes("meshvault"), &rs, nullptr, {}, {}));
 }
 
 TEST_CASE("noise: cacophony 25519/ChaChaPoly/SHA256 vectors", "[noise]") {
@@ -148,7 +150,7 @@ TEST_CASE("noise: cacophony 25519/ChaChaPoly/SHA256 vectors", "[noise]") {
     if (pattern.find("psk") != std::string::npos || pattern.find("fallback") != std::string::npos) {
       // Unsupported modifiers: counted as skipped, and Initialize must refuse them.
       HandshakeState hs;
-      CHECK(hs.Initialize(name, true, {}, nullptr, nullptr, {}, {}).code() ==
+      CHECK(hs.InitializeForTesting(name, true, {}, nullptr, nullptr, {}, {}).code() ==
             Code::kInvalidArgument);
       ++skipped;
       continue;
@@ -225,12 +227,38 @@ TEST_CASE("noise: a tampered handshake message fails to decrypt", "[noise]") {
 
   SECTION("zero-RTT payload of NK") {
     HandshakeState a, b;
-    REQUIRE_OK(a.Initialize(kNK, true, {}, nullptr, nullptr, rs.public_key, {}));
-    REQUIRE_OK(b.Initialize(kNK, false, {}, &rs, nullptr, {}, {}));
+    REQUIRE_OK(a.InitializeForTesting(kNK, true, {}, nullptr, nullptr, rs.public_key, {}));
+    REQUIRE_OK(b.InitializeForTesting(kNK, false, {}, &rs, nullptr, {}, {}));
     REQUIRE_OK(a.WriteMessage(ToBytes("early data"), &m1));
     m1.back() ^= 0x80;
     CHECK(b.ReadMessage(m1, &got).code() == Code::kCorruption);
   }
+}
+
+TEST_CASE("noise: the remote static key is reported only after a complete handshake", "[noise]") {
+  // Review finding: a key decrypted from an "s" token is unauthenticated until the handshake
+  // completes; after a failure it must not be reported as the peer's.
+  const KeyPair is = KeyPair::Generate(), rs = KeyPair::Generate();
+  HandshakeState init, resp;
+  InitXX(init, resp, is, rs);
+  Bytes m1, m2, got;
+  REQUIRE_OK(init.WriteMessage({}, &m1));
+  REQUIRE_OK(resp.ReadMessage(m1, &got));
+  REQUIRE_OK(resp.WriteMessage({}, &m2));
+  m2.back() ^= 1;  // the payload tag: the static key decrypts, the message does not
+  CHECK_FALSE(init.ReadMessage(m2, &got).ok());
+  CHECK(init.HasFailed());
+  CHECK_FALSE(init.remote_static().has_value());
+  CHECK_FALSE(resp.remote_static().has_value());  // mid-handshake
+}
+
+TEST_CASE("noise: a cipher without a key refuses instead of sending plaintext", "[noise]") {
+  CipherState empty;
+  Bytes out;
+  const Bytes msg = {1, 2, 3};
+  CHECK(empty.EncryptWithAd({}, msg, &out).code() == Code::kInvalidArgument);
+  CHECK(empty.DecryptWithAd({}, msg, &out).code() == Code::kInvalidArgument);
+  CHECK(out.empty());
 }
 
 TEST_CASE("noise: truncated and oversized messages are rejected", "[noise]") {
@@ -275,7 +303,7 @@ TEST_CASE("noise: messages for the wrong state are rejected", "[noise]") {
   Bytes msg, got;
   CHECK_FALSE(init.WriteMessage({}, &msg).ok());  // not initialized
   InitXX(init, resp, is, rs);
-  CHECK_FALSE(init.Initialize(kXX, true, {}, &is, nullptr, {}, {}).ok());  // twice
+  CHECK_FALSE(init.InitializeForTesting(kXX, true, {}, &is, nullptr, {}, {}).ok());  // twice
 
   CHECK(init.ReadMessage(Bytes(kDhLen), &got).code() == Code::kInvalidArgument);
   CHECK(resp.WriteMessage({}, &msg).code() == Code::kInvalidArgument);
@@ -307,8 +335,8 @@ TEST_CASE("noise: nonce exhaustion is an error", "[noise]") {
   CipherState enc, dec;
   enc.InitializeKey(key);
   dec.InitializeKey(key);
-  enc.SetNonce(kMaxNonce - 1);
-  dec.SetNonce(kMaxNonce - 1);
+  enc.SetNonceForTesting(kMaxNonce - 1);
+  dec.SetNonceForTesting(kMaxNonce - 1);
   Bytes wire, got, more;
   REQUIRE_OK(enc.EncryptWithAd({}, ToBytes("last"), &wire));
   REQUIRE_OK(dec.DecryptWithAd({}, wire, &got));
@@ -323,7 +351,7 @@ TEST_CASE("noise: Initialize validates names and keys", "[noise]") {
   const KeyPair s = KeyPair::Generate();
   auto code = [](std::string_view name, bool initiator, const KeyPair* local, Bytes rs, Bytes re) {
     HandshakeState hs;
-    return hs.Initialize(name, initiator, {}, local, nullptr, rs, re).code();
+    return hs.InitializeForTesting(name, initiator, {}, local, nullptr, rs, re).code();
   };
   const Code kBad = Code::kInvalidArgument;
   CHECK(code("Noise_XXpsk3_25519_ChaChaPoly_SHA256", true, &s, {}, {}) == kBad);
@@ -343,7 +371,7 @@ TEST_CASE("noise: Initialize validates names and keys", "[noise]") {
 
 TEST_CASE("noise: a low-order ephemeral key is rejected", "[noise]") {
   HandshakeState resp;
-  REQUIRE_OK(resp.Initialize(kNN, false, {}, nullptr, nullptr, {}, {}));
+  REQUIRE_OK(resp.InitializeForTesting(kNN, false, {}, nullptr, nullptr, {}, {}));
   Bytes got, msg;
   REQUIRE_OK(resp.ReadMessage(Bytes(kDhLen, 0), &got));                 // re = a low-order point
   CHECK(resp.WriteMessage({}, &msg).code() == Code::kInvalidArgument);  // "ee" is all zeros
@@ -355,8 +383,8 @@ TEST_CASE("noise: one-way patterns leave the reverse direction keyless", "[noise
   const KeyPair rs = KeyPair::Generate();
   const std::string_view kN = "Noise_N_25519_ChaChaPoly_SHA256";
   HandshakeState init, resp;
-  REQUIRE_OK(init.Initialize(kN, true, {}, nullptr, nullptr, rs.public_key, {}));
-  REQUIRE_OK(resp.Initialize(kN, false, {}, &rs, nullptr, {}, {}));
+  REQUIRE_OK(init.InitializeForTesting(kN, true, {}, nullptr, nullptr, rs.public_key, {}));
+  REQUIRE_OK(resp.InitializeForTesting(kN, false, {}, &rs, nullptr, {}, {}));
   Handshake(init, resp);
   REQUIRE(init.IsOneWay());
   CipherState i_send, i_recv, r_send, r_recv;
