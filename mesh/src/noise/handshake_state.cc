@@ -252,6 +252,7 @@ Status HandshakeState::ReadMessage(std::span<const uint8_t> message,
       }
       rs_.emplace();
       std::copy_n(key.begin(), kDhLen, rs_->begin());
+      rs_pending_ = true;
       offset += len;
     } else if (Status st = MixDh(token); !st.ok()) {
       return Fail(Status::InvalidArgument(st.message() + MessageLabel(index)));
@@ -261,6 +262,7 @@ Status HandshakeState::ReadMessage(std::span<const uint8_t> message,
     payload->clear();
     return Fail(Status::Corruption("noise: decrypt failed" + MessageLabel(index)));
   }
+  rs_pending_ = false;
   if (++next_message_ == messages_.size()) Finish();
   return Status::OK();
 }

@@ -109,11 +109,13 @@ class HandshakeState {
   const HandshakeHash& GetHandshakeHash() const { return symmetric_.handshake_hash(); }
 
   // The peer's static public key: pre-shared, or learned from an "s" token.
-  // Only once the handshake is complete: before that a key read from an "s" token may be
-  // unauthenticated (an active attacker can encrypt any node's public key under an ee key it
-  // shares with us), and it must never be reported as the peer's identity.
+  // A key read from an "s" token is reported only after the whole message carrying it has
+  // been read successfully: until its payload decrypts it may be a key an active attacker
+  // encrypted under an ee key it shares with us. (In XX the responder's key is then proven by
+  // "es"; patterns that send s before any DH with it, IN/IX, prove it only later.) Empty
+  // after a failure.
   std::optional<PublicKey> remote_static() const {
-    return IsComplete() ? rs_ : std::optional<PublicKey>();
+    return rs_pending_ ? std::optional<PublicKey>() : rs_;
   }
 
  private:
@@ -136,6 +138,7 @@ class HandshakeState {
   std::optional<KeyPair> s_;
   std::optional<KeyPair> e_;
   std::optional<PublicKey> rs_;
+  bool rs_pending_ = false;  // rs_ came from the message being read, not yet authenticated
   std::optional<PublicKey> re_;
 };
 

@@ -249,7 +249,14 @@ TEST_CASE("noise: the remote static key is reported only after a complete handsh
   CHECK_FALSE(init.ReadMessage(m2, &got).ok());
   CHECK(init.HasFailed());
   CHECK_FALSE(init.remote_static().has_value());
-  CHECK_FALSE(resp.remote_static().has_value());  // mid-handshake
+  // And after a successful message 2 the responder's key is there.
+  HandshakeState i2, r2;
+  InitXX(i2, r2, is, rs);
+  REQUIRE_OK(i2.WriteMessage({}, &m1));
+  REQUIRE_OK(r2.ReadMessage(m1, &got));
+  REQUIRE_OK(r2.WriteMessage({}, &m2));
+  REQUIRE_OK(i2.ReadMessage(m2, &got));
+  CHECK(i2.remote_static() == rs.public_key);
 }
 
 TEST_CASE("noise: a cipher without a key refuses instead of sending plaintext", "[noise]") {
