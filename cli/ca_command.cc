@@ -18,6 +18,15 @@ namespace {
 
 constexpr int64_t kDay = 86400;
 
+// Never replace key material: refuse when either file of the pair is already there.
+mesh::Status RefuseExisting(const std::string& key_path, const std::string& cert_path) {
+  if (::access(key_path.c_str(), F_OK) == 0 || ::access(cert_path.c_str(), F_OK) == 0) {
+    return mesh::Status::InvalidArgument(key_path + " or " + cert_path +
+                                         " already exists; not replacing it");
+  }
+  return mesh::Status::OK();
+}
+
 mesh::Status MakeDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return mesh::Status::OK();
   return mesh::Status::IOError("cannot create " + dir + ": " + std::strerror(errno));
@@ -36,7 +45,7 @@ int RunCaCreate(const CaArgs& a) {
   if (auto s = MakeDir(a.out); !s.ok()) return fail(s.message());
   const std::string key_path = a.out + "/ca.key";
   const std::string cert_path = a.out + "/ca.crt";
-  if (::access(key_path.c_str(), F_OK) == 0 || ::access(cert_path.c_str(), F_OK) == 0) {
+  if (!RefuseExisting(key_path, cert_path).ok()) {
     return fail(a.out + " already holds a CA (ca.key or ca.crt); not replacing it");
   }
   const mesh::SigningKey ca = mesh::SigningKey::Generate();
@@ -75,9 +84,7 @@ int RunCertCreate(const CertArgs& a) {
   if (auto s = MakeDir(a.out); !s.ok()) return fail(s.message());
   const std::string key_path = a.out + "/" + a.name + ".key";
   const std::string cert_path = a.out + "/" + a.name + ".crt";
-  if (::access(key_path.c_str(), F_OK) == 0 || ::access(cert_path.c_str(), F_OK) == 0) {
-    return fail(key_path + " or " + cert_path + " already exists; not replacing it");
-  }
+  if (auto s = RefuseExisting(key_path, cert_path); !s.ok()) return fail(s.message());
   const mesh::SigningKey key = mesh::SigningKey::Generate();
   const int64_t now = std::time(nullptr);
   const int64_t not_after = std::min(now + a.days * kDay, ca_cert.not_after);

@@ -22,6 +22,8 @@ struct CombineArgs {
   bool base64 = false;
 };
 
+constexpr int kMaxPromptedShares = vault::shamir::kMaxShares;
+
 // Share text can be up to ~2x the secret (hex) per share, for up to 255 shares.
 size_t InputLimit(size_t max_secret) { return (2 * max_secret + 1024) * 255; }
 
@@ -56,6 +58,10 @@ int RunCombine(CombineArgs& a) {
   } else if (a.shares.empty()) {
     (void)!::write(STDERR_FILENO, "Enter shares, one per line; an empty line ends.\n", 48);
     for (int i = 1; s.ok(); ++i) {
+      if (i > kMaxPromptedShares) {
+        s = mesh::Status::InvalidArgument("a share set has at most 255 shares");
+        break;
+      }
       mesh::SecureBuffer line;
       s = PromptHidden("Share " + std::to_string(i) + ": ", InputLimit(o.max_secret_bytes), &line);
       if (!s.ok() || line.empty()) break;

@@ -56,10 +56,11 @@ Status ReadPath(const std::string& path, size_t limit, SecureBuffer* out) {
   if (fd < 0) return Status::IOError("cannot open " + path + ": " + Errno());
   struct stat st {};
   Status s;
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
+    s = Status::IOError("cannot stat " + path + ": " + Errno());
+  } else if (S_ISDIR(st.st_mode)) {
     s = Status::InvalidArgument(path + " is a directory");
-  } else if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-             static_cast<uint64_t>(st.st_size) > limit) {
+  } else if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > limit) {
     s = Status::ResourceExhausted(path + " is " + std::to_string(st.st_size) +
                                   " bytes, over the limit of " + std::to_string(limit) +
                                   " (raise it with --max-size)");

@@ -59,6 +59,7 @@ std::string_view HandshakeFailureName(HandshakeFailure failure) {
 Status LinkHandshake::Start(bool initiator, const LinkCredentials& me, std::vector<Role> accepted,
                             int64_t now) {
   if (started_) return Status::InvalidArgument("link handshake: started twice");
+  if (accepted.empty()) return Status::InvalidArgument("link handshake: no peer role accepted");
   if (me.key == nullptr || !me.key->valid() || me.key->public_key() != me.certificate.subject) {
     return Status::InvalidArgument("link handshake: the key does not match the certificate");
   }

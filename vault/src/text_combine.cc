@@ -202,10 +202,11 @@ Status CombineTextShares(std::span<const ShareInput> inputs, const CombineOption
     return Status::Corruption(with_problems(msg));
   }
 
-  // 4. Which shares lie on the recovered polynomial.
+  // 4. Which other shares lie on the recovered polynomial (the winners do by construction).
   std::vector<bool> off_polynomial(cands.size(), false);
   std::vector<size_t> off_idx;
   for (size_t j = 0; j < cands.size(); ++j) {
+    if (std::find(winner_idx.begin(), winner_idx.end(), j) != winner_idx.end()) continue;
     Status s = shamir::Interpolate(winner, cands[j].share.x, other.span(), o.kernel);
     if (!s.ok()) return s;
     if (ct::Declassify(sodium_memcmp(other.data(), cands[j].share.y.data(), ylen)) != 0) {

@@ -238,4 +238,6 @@ TEST_CASE("a handshake cannot be driven out of order", "[link][bad]") {
   CHECK_FALSE(r.FirstMessage(&out).ok());
   LinkSession s;
   CHECK_FALSE(r.TakeSession(&s).ok());
+  LinkHandshake nobody;
+  CHECK_FALSE(nobody.Start(false, a.creds, {}, kNow).ok());  // no accepted role: refuse to start
 }
