@@ -10,6 +10,7 @@ namespace cli {
 void AddSplitCommand(CLI::App* app, int* exit_code);
 void AddCombineCommand(CLI::App* app, int* exit_code, int argc, char** argv);
 void AddCaCommands(CLI::App* app, int* exit_code);
+void AddMeshCommands(CLI::App* app, int* exit_code);
 
 // Prints "meshvault <command>: <message>" to stderr and returns kExitUsage.
 int Fail(std::string_view command, std::string_view message);

@@ -33,6 +33,7 @@ int Run(int argc, char** argv) {
   cli::AddSplitCommand(&app, &exit_code);
   cli::AddCombineCommand(&app, &exit_code, argc, argv);
   cli::AddCaCommands(&app, &exit_code);
+  cli::AddMeshCommands(&app, &exit_code);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);

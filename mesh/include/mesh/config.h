@@ -1,0 +1,102 @@
+// Config: every knob of a mesh node, each with its documented default (DESIGN §6). Start
+// from the defaults and change what you need; Config::FastTimings() gives the short timers
+// the tests use. Value type.
+#ifndef MESH_CONFIG_H_
+#define MESH_CONFIG_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mesh/certificate.h"
+#include "mesh/identity.h"
+
+namespace mesh {
+
+using Millis = std::chrono::milliseconds;
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+// Log lines never carry message payloads, keys or shares; only names, ids and reasons.
+using LogFunction = std::function<void(LogLevel, const std::string&)>;
+
+struct Config {
+  // --- Identity and admission -------------------------------------------------------------
+  // The node's key, its certificate (role node, or client for Client) and the cluster CA's
+  // key. Load them with mesh/key_files.h.
+  std::shared_ptr<const SigningKey> key;
+  Certificate certificate;
+  PublicKey ca_key{};
+
+  // --- Addresses ----------------------------------------------------------------------------
+  std::string listen = "127.0.0.1:7400";  // host:port; port 0 picks a free port
+  std::string advertise;                  // what others dial; empty: the bound listen address
+  std::vector<std::string> join;          // host:port or dns-name:port; retried until one works
+  std::string data_dir;  // peer store and sequence reservations; empty: nothing persisted
+  LogFunction log;       // empty: silent. Called on the node's I/O thread.
+
+  // --- Links --------------------------------------------------------------------------------
+  size_t max_message_bytes = 1 << 20;  // one application message (1 MiB)
+  size_t send_queue_messages = 1024;   // per link; a peer that lets it fill is disconnected
+  size_t send_queue_bytes = 16 << 20;  // per link
+  Millis handshake_timeout{5000};      // WebSocket + Noise handshake, from TCP accept
+  Millis idle_timeout{30000};          // no frame at all for this long closes a link
+  // A quiet link is pinged (WebSocket ping) after half the idle timeout.
+  size_t max_pending_handshakes = 64;  // inbound handshakes in progress
+  size_t max_links = 256;              // all links, inbound and outbound, nodes and clients
+  Millis reconnect_base{250};          // backoff: random in [0, min(cap, base * 2^failures)]
+  Millis reconnect_cap{30000};
+
+  // --- Views --------------------------------------------------------------------------------
+  size_t active_target = 6;      // active links a node keeps (a small cluster becomes a full mesh)
+  size_t active_max = 12;        // more than this and the node closes some
+  Millis transient_idle{10000};  // unused probe / direct links close after this
+
+  // --- Failure detection (SWIM with Lifeguard suspicion) ----------------------------------
+  Millis probe_interval{1000};  // one probe round
+  Millis probe_timeout{500};    // direct ping answer; then indirect probes
+  size_t indirect_probes = 3;   // members asked to probe a silent target
+  // Suspicion lasts from suspicion_mult * log10(max(members, 10)) * probe_interval, with k
+  // independent confirmations, up to suspicion_max_mult times that with none.
+  double suspicion_mult = 4.0;
+  double suspicion_max_mult = 6.0;
+  Millis reap_after{std::chrono::hours(1)};  // dead and left members are forgotten after this
+
+  // --- Dissemination ------------------------------------------------------------------------
+  Millis anti_entropy_interval{10000};  // push-pull of the member list with one random peer
+  uint8_t gossip_hop_limit = 16;
+  Millis replay_window{60000};  // broadcasts stamped further from local time are dropped
+  Millis seen_ttl{120000};      // must exceed replay_window
+  size_t seen_cache_max = 500000;
+
+  // --- Direct messages and requests -------------------------------------------------------
+  Millis request_timeout{5000};  // used when Request is given no timeout
+  size_t max_pending_requests = 4096;
+  size_t direct_queue_max = 256;  // per peer, while a link to it is being dialed
+
+  // Timers a hundred times shorter where that is safe on loopback, for tests and `meshvault
+  // dev`: probe 200 ms, suspicion ~1 s, anti-entropy 1 s.
+  static Config FastTimings();
+};
+
+inline Config Config::FastTimings() {
+  Config c;
+  c.handshake_timeout = Millis(2000);
+  c.idle_timeout = Millis(5000);
+  c.reconnect_base = Millis(50);
+  c.reconnect_cap = Millis(1000);
+  c.transient_idle = Millis(2000);
+  c.probe_interval = Millis(200);
+  c.probe_timeout = Millis(100);
+  c.suspicion_mult = 4.0;
+  c.anti_entropy_interval = Millis(1000);
+  c.reap_after = Millis(60000);
+  return c;
+}
+
+}  // namespace mesh
+
+#endif  // MESH_CONFIG_H_

@@ -1,0 +1,367 @@
+// Core: links, the HELLO exchange, active and passive views, timers. Membership is in
+// membership.cc, broadcast in gossip.cc, point-to-point messages in direct.cc.
+#include "core/core.h"
+
+#include <algorithm>
+
+namespace mesh::core {
+
+Core::Core(const Config& config, Host* host, std::string advertise, uint64_t incarnation,
+           uint64_t sequence, uint64_t sequence_reserved)
+    : config_(config),
+      host_(host),
+      advertise_(std::move(advertise)),
+      incarnation_(incarnation),
+      sequence_(sequence),
+      sequence_reserved_(sequence_reserved),
+      seen_(config.seen_ttl.count(), config.seen_cache_max) {
+  self_ = MemberRecord::Make(*config_.key, config_.certificate, advertise_, incarnation_, false,
+                             host_->UnixMs());
+}
+
+void Core::Start(int64_t now, std::vector<std::string> bootstrap) {
+  started_ = true;
+  for (auto& address : bootstrap) {
+    if (address == advertise_) continue;
+    bool dup = std::any_of(bootstrap_.begin(), bootstrap_.end(),
+                           [&](const Bootstrap& b) { return b.address == address; });
+    if (!dup) bootstrap_.push_back(Bootstrap{std::move(address)});
+  }
+  next_probe_round_ = now + config_.probe_interval.count();
+  next_anti_entropy_ = now + config_.anti_entropy_interval.count();
+  Tick(now);
+}
+
+void Core::Leave(int64_t now) {
+  if (!started_ || leaving_) return;
+  leaving_ = true;
+  self_ = MemberRecord::Make(*config_.key, config_.certificate, advertise_, incarnation_, true,
+                             host_->UnixMs());
+  Publish(now, GossipKind::kRecord, self_.encoded);
+  std::vector<LinkId> ids;
+  for (auto& [id, link] : links_) ids.push_back(id);
+  for (LinkId id : ids) CloseLink(id, /*announce=*/true);
+}
+
+void Core::OnLinkUp(int64_t now, LinkId id, const Certificate& peer, uint64_t dial_id) {
+  Link link;
+  link.id = id;
+  link.peer = peer;
+  link.inbound = dial_id == 0;
+  link.last_used = now;
+  bool want_active = false;
+  bool bootstrap = false;
+  std::string dialed;
+  if (auto d = dials_.find(dial_id); d != dials_.end()) {
+    want_active = d->second.want_active;
+    dialed = d->second.address;
+    bootstrap = !d->second.expect.has_value();
+    if (d->second.expect && *d->second.expect != peer.subject) Count("dial_identity_mismatch");
+    for (auto& b : bootstrap_) {
+      if (b.address == d->second.address) b = Bootstrap{b.address};  // reset its backoff
+    }
+    dials_.erase(d);
+  }
+  if (peer.subject == self_.id()) {  // a join address that is this node
+    Count("self_dials");
+    std::erase_if(bootstrap_, [&](const Bootstrap& b) { return b.address == dialed; });
+    links_[id] = link;
+    CloseLink(id, false);
+    return;
+  }
+  if (leaving_) {
+    links_[id] = link;
+    CloseLink(id, true);
+    return;
+  }
+  if (peer.role == Role::kClient) {
+    link.hello_done = true;  // clients only exchange direct messages
+    links_[id] = link;
+    return;
+  }
+  link.active = want_active || bootstrap;
+  links_[id] = link;
+  SendTo(links_[id], EncodeHello(Hello{link.active, self_.encoded}));
+  if (bootstrap) SendSync(links_[id], /*reply_wanted=*/true);
+}
+
+void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
+  auto d = dials_.find(dial_id);
+  if (d == dials_.end()) return;
+  PendingDial dial = std::move(d->second);
+  dials_.erase(d);
+  if (!dial.expect) {
+    for (auto& b : bootstrap_) {
+      if (b.address != dial.address) continue;
+      b.dialing = false;
+      b.next_dial = now + Backoff(++b.failures);
+    }
+    return;
+  }
+  const PublicKey& id = *dial.expect;
+  host_->PeerConnect(id, false);
+  if (auto m = members_.find(id); m != members_.end()) {
+    m->second.next_dial = now + Backoff(++m->second.failures);
+  }
+  for (auto& [pid, probe] : probes_) {
+    if (probe.target == id && probe.awaiting_link) {
+      probe.awaiting_link = false;
+      probe.direct_deadline = now;  // go straight to indirect probes
+    }
+  }
+  if (LinkTo(id) == nullptr) FailQueued(id, "could not connect to " + ShortId(id));
+  Tick(now);
+}
+
+void Core::OnLinkDown(int64_t now, LinkId id) {
+  auto it = links_.find(id);
+  if (it == links_.end()) return;
+  Link link = std::move(it->second);
+  links_.erase(it);
+  if (link.peer.role != Role::kNode || !link.hello_done) return;
+  const PublicKey& peer = link.peer.subject;
+  if (LinkTo(peer) != nullptr) return;  // a duplicate link went away
+  auto m = members_.find(peer);
+  if (m == members_.end()) return;
+  if (!link.closing && !leaving_ && m->second.state == MemberState::kAlive) {
+    Count("links_lost");
+    StartProbe(now, peer, 0, 0);  // lost without a goodbye: find out at once
+  }
+}
+
+void Core::OnMessage(int64_t now, LinkId id, std::vector<uint8_t> message) {
+  auto it = links_.find(id);
+  if (it == links_.end() || it->second.closing) return;
+  Link& link = it->second;
+  link.last_used = now;
+  MessageType type;
+  if (Status s = PeekType(message, &type); !s.ok()) return ProtocolError(link, "malformed");
+  if (link.peer.role == Role::kClient && type != MessageType::kDirect) {
+    return ProtocolError(link, "client_not_allowed");
+  }
+  if (!link.hello_done && type != MessageType::kHello) return ProtocolError(link, "no_hello");
+  switch (type) {
+    case MessageType::kHello:
+      return HandleHello(now, link, message);
+    case MessageType::kPing:
+      return HandlePing(now, link, message);
+    case MessageType::kAck:
+      return HandleAck(now, link, message);
+    case MessageType::kPingReq:
+      return HandlePingReq(now, link, message);
+    case MessageType::kSync:
+      return HandleSync(now, link, message);
+    case MessageType::kGossip:
+      return HandleGossip(now, link, message);
+    case MessageType::kDirect:
+      return HandleDirect(now, link, message);
+    case MessageType::kDisconnect:
+      link.closing = true;
+      host_->Close(link.id);
+      return;
+  }
+}
+
+void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message) {
+  Hello hello;
+  MemberRecord record;
+  if (!DecodeHello(message, &hello).ok() || !MemberRecord::Decode(hello.record, &record).ok()) {
+    return ProtocolError(link, "malformed_hello");
+  }
+  if (record.id() != link.peer.subject || record.left) return ProtocolError(link, "bad_hello");
+  if (Status s = CheckRecord(record); !s.ok()) return ProtocolError(link, "bad_record");
+  ApplyRecord(now, record, /*verified=*/true);
+  const bool first = !link.hello_done;
+  link.hello_done = true;
+  if (link.inbound) link.active = hello.want_active;
+  if (!first) return;
+  host_->PeerConnect(record.id(), true);
+  if (auto m = members_.find(record.id()); m != members_.end()) m->second.failures = 0;
+
+  // Two links to one peer (both dialed at once): keep the one dialed by the lower key, on
+  // both sides, and close the other with a goodbye.
+  const LinkId me = link.id;
+  for (auto& [oid, other] : links_) {
+    if (oid == me || !other.hello_done || other.closing ||
+        other.peer.subject != link.peer.subject) {
+      continue;
+    }
+    auto dialer = [&](const Link& l) { return l.inbound ? l.peer.subject : self_.id(); };
+    // Same dialer twice: keep the older link.
+    const bool keep_new = dialer(link) < dialer(other);
+    Link& keep = keep_new ? link : other;
+    Link& drop = keep_new ? other : link;
+    keep.active = keep.active || drop.active;
+    CloseLink(drop.id, /*announce=*/true);
+    if (!keep_new) return;
+    break;
+  }
+  if (links_.count(me) == 0) return;
+  for (auto& [pid, probe] : probes_) {
+    if (probe.target == link.peer.subject && probe.awaiting_link) {
+      probe.awaiting_link = false;
+      SendPing(now, pid, probe);
+    }
+  }
+  FlushQueued(now, link);
+  // A node that just got its first member link announces itself to the mesh.
+  if (!announced_) {
+    announced_ = true;
+    Publish(now, GossipKind::kRecord, self_.encoded);
+  }
+}
+
+void Core::Tick(int64_t now) {
+  if (!started_) return;
+  RequestTick(now);
+  ProbeTick(now);
+  SuspicionTick(now);
+  if (now >= next_maintain_) {
+    next_maintain_ = now + std::max<int64_t>(1, config_.probe_interval.count() / 2);
+    MaintainViews(now);
+    ReapTick(now);
+    seen_.Expire(now);
+  }
+  if (now >= next_anti_entropy_) {
+    next_anti_entropy_ = now + config_.anti_entropy_interval.count();
+    auto active = ActiveLinks();
+    if (!active.empty()) SendSync(*active[host_->Random() % active.size()], true);
+  }
+  next_wakeup_ = now + std::max<int64_t>(1, config_.probe_timeout.count() / 4);
+}
+
+void Core::MaintainViews(int64_t now) {
+  if (leaving_) return;
+  size_t active = 0;
+  size_t node_links = 0;
+  for (auto& [id, link] : links_) {
+    if (link.closing || link.peer.role != Role::kNode) continue;
+    ++node_links;
+    if (link.active && link.hello_done) ++active;
+  }
+  size_t dialing = 0;
+  for (auto& [id, dial] : dials_) dialing += dial.want_active ? 1 : 0;
+
+  // Fill the active view from the passive pool: known live members without a link.
+  if (active + dialing < config_.active_target) {
+    std::vector<Member*> candidates;
+    for (auto& [id, m] : members_) {
+      if (m.state != MemberState::kAlive || now < m.next_dial) continue;
+      if (Link* l = LinkTo(id)) {
+        if (!l->active) {  // promote a transient link
+          l->active = true;
+          SendTo(*l, EncodeHello(Hello{true, self_.encoded}));
+          if (++active + dialing >= config_.active_target) break;
+        }
+        continue;
+      }
+      bool pending =
+          std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == id; });
+      if (!pending) candidates.push_back(&m);
+    }
+    size_t need = config_.active_target - std::min(config_.active_target, active + dialing);
+    while (need > 0 && !candidates.empty()) {
+      const size_t i = host_->Random() % candidates.size();
+      DialMember(now, *candidates[i], /*want_active=*/true);
+      candidates[i] = candidates.back();
+      candidates.pop_back();
+      --need;
+    }
+  }
+  // No member link at all: the join addresses and stored peers, retried with backoff.
+  if (node_links == 0) DialBootstrap(now);
+
+  // Too many active links: close some with a goodbye, inbound first.
+  if (active > config_.active_max) {
+    std::vector<Link*> excess;
+    for (Link* l : ActiveLinks()) excess.push_back(l);
+    std::stable_partition(excess.begin(), excess.end(), [](Link* l) { return l->inbound; });
+    for (size_t i = 0; i < active - config_.active_max && i < excess.size(); ++i) {
+      Count("links_trimmed");
+      CloseLink(excess[i]->id, true);
+    }
+  }
+  // Transient links (probes, direct messages) close when unused.
+  std::vector<LinkId> idle;
+  for (auto& [id, link] : links_) {
+    if (!link.active && !link.closing && link.peer.role == Role::kNode &&
+        now - link.last_used > config_.transient_idle.count()) {
+      idle.push_back(id);
+    }
+  }
+  for (LinkId id : idle) CloseLink(id, true);
+}
+
+void Core::DialMember(int64_t now, Member& m, bool want_active) {
+  const uint64_t id = next_dial_id_++;
+  dials_[id] = PendingDial{m.record.address, m.record.id(), want_active};
+  m.next_dial = now + config_.probe_interval.count();  // one dial in flight at a time
+  host_->Dial(id, m.record.address);
+}
+
+void Core::DialBootstrap(int64_t now) {
+  for (auto& b : bootstrap_) {
+    if (b.dialing || now < b.next_dial) continue;
+    b.dialing = true;
+    const uint64_t id = next_dial_id_++;
+    dials_[id] = PendingDial{b.address, std::nullopt, true};
+    host_->Dial(id, b.address);
+  }
+}
+
+int64_t Core::Backoff(int failures) {
+  // Full jitter: uniform in [0, min(cap, base * 2^failures)].
+  const int64_t cap = config_.reconnect_cap.count();
+  int64_t ceiling = config_.reconnect_base.count();
+  for (int i = 0; i < failures && ceiling < cap; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, cap);
+  return static_cast<int64_t>(host_->Random() % static_cast<uint64_t>(ceiling + 1));
+}
+
+void Core::CloseLink(LinkId id, bool announce) {
+  auto it = links_.find(id);
+  if (it == links_.end() || it->second.closing) return;
+  if (announce) host_->Send(id, EncodeDisconnect());
+  it->second.closing = true;
+  host_->Close(id);
+}
+
+Core::Link* Core::LinkTo(const PublicKey& id, bool active_only) {
+  Link* best = nullptr;
+  for (auto& [lid, link] : links_) {
+    if (link.closing || !link.hello_done || link.peer.subject != id) continue;
+    if (link.active) return &link;
+    if (!active_only) best = &link;
+  }
+  return best;
+}
+
+std::vector<Core::Link*> Core::ActiveLinks() {
+  std::vector<Link*> out;
+  for (auto& [id, link] : links_) {
+    if (link.active && link.hello_done && !link.closing && link.peer.role == Role::kNode) {
+      out.push_back(&link);
+    }
+  }
+  return out;
+}
+
+size_t Core::active_links() const {
+  size_t n = 0;
+  for (auto& [id, link] : links_) {
+    n += link.active && link.hello_done && !link.closing && link.peer.role == Role::kNode;
+  }
+  return n;
+}
+
+void Core::SendTo(Link& link, std::vector<uint8_t> message) {
+  host_->Send(link.id, std::move(message));
+}
+
+void Core::ProtocolError(Link& link, const std::string& reason) {
+  Count("dropped." + reason);
+  Count("links_closed_protocol_error");
+  CloseLink(link.id, false);
+}
+
+}  // namespace mesh::core

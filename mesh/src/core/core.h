@@ -1,0 +1,247 @@
+// Core: the mesh protocol of one node, sans-IO (DESIGN §3). It is told about authenticated
+// links coming and going, messages arriving and time passing, and answers through its Host:
+// messages to send, addresses to dial, links to close, deliveries for the application.
+// Membership (signed member records, SWIM probes with indirect probes, Lifeguard suspicion,
+// refutation, leave, reaping), the active and passive views, push-pull anti-entropy, signed
+// gossip with exactly-once delivery, and direct messages with requests. No sockets, no
+// threads, no clocks of its own: the Asio node and the simulator drive the same code.
+// Not thread-safe: one caller at a time (the node's strand).
+#ifndef MESH_CORE_CORE_H_
+#define MESH_CORE_CORE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/messages.h"
+#include "core/records.h"
+#include "core/seen_cache.h"
+#include "mesh/config.h"
+#include "mesh/member.h"
+#include "mesh/status.h"
+
+namespace mesh::core {
+
+using LinkId = uint64_t;
+
+// A message for the application.
+struct Delivery {
+  enum class Kind { kBroadcast, kMessage, kRequest };
+  Kind kind = Kind::kBroadcast;
+  PublicKey from{};  // broadcast: the origin; otherwise the link's peer
+  std::string from_name;
+  Role from_role = Role::kNode;
+  std::string event;
+  std::span<const uint8_t> payload;  // JSON text, valid during the call
+  LinkId link = 0;                   // kRequest: where the reply goes
+  uint64_t request_id = 0;           // kRequest
+};
+
+// What the core asks of its environment. All calls happen inside a Core call.
+class Host {
+ public:
+  virtual ~Host() = default;
+  // Queues one message on a link. The host closes links whose queue overflows and then
+  // reports them with Core::OnLinkDown like any other lost link.
+  virtual void Send(LinkId link, std::vector<uint8_t> message) = 0;
+  // Opens a link to `address`; answered later with OnLinkUp(..., dial_id) or OnDialFailed.
+  virtual void Dial(uint64_t dial_id, const std::string& address) = 0;
+  // Closes a link; the host still reports it with OnLinkDown.
+  virtual void Close(LinkId link) = 0;
+  virtual int64_t UnixMs() = 0;
+  virtual uint64_t Random() = 0;
+  virtual void Deliver(const Delivery& delivery) = 0;
+  // A request made with Core::Request finished: a reply, an error reply, or a local failure.
+  virtual void Replied(uint64_t token, const Status& status, std::span<const uint8_t> payload) = 0;
+  virtual void MemberChanged(const MemberInfo& member) = 0;
+  // Durable state: called with the next unused sequence number limit to store before the
+  // core uses numbers below it. Must return only once it is durable.
+  virtual void ReserveSequence(uint64_t limit) = 0;
+  // Peer statistics for the peer store (no-ops are fine).
+  virtual void PeerSeen(const MemberRecord& record) = 0;
+  virtual void PeerConnect(const PublicKey& id, bool success) = 0;
+  virtual void PeerAddresses(const PublicKey& id, uint64_t received, uint64_t sent) = 0;
+};
+
+class Core {
+ public:
+  // `incarnation` and `sequence` must exceed any value an earlier run of this node used
+  // (the node derives them from its store and the clock).
+  Core(const Config& config, Host* host, std::string advertise, uint64_t incarnation,
+       uint64_t sequence, uint64_t sequence_reserved);
+
+  // Starts joining: dials the bootstrap addresses (join list, stored peers) until linked.
+  void Start(int64_t now, std::vector<std::string> bootstrap);
+  // Announces a graceful leave to the active peers and closes all links.
+  void Leave(int64_t now);
+
+  // Links. `dial_id` is 0 for inbound links.
+  void OnLinkUp(int64_t now, LinkId link, const Certificate& peer, uint64_t dial_id);
+  void OnDialFailed(int64_t now, uint64_t dial_id);
+  void OnLinkDown(int64_t now, LinkId link);
+  void OnMessage(int64_t now, LinkId link, std::vector<uint8_t> message);
+  // Timers: call at least every Config::probe_interval / 4; NextWakeup says when it is due.
+  void Tick(int64_t now);
+  int64_t NextWakeup() const { return next_wakeup_; }
+
+  // Application.
+  Status Broadcast(int64_t now, std::string_view event, std::span<const uint8_t> payload);
+  Status SendDirect(int64_t now, const PublicKey& to, std::string_view event,
+                    std::span<const uint8_t> payload);
+  // `token` comes back in Host::Replied, exactly once.
+  Status Request(int64_t now, const PublicKey& to, std::string_view event,
+                 std::span<const uint8_t> payload, int64_t timeout_ms, uint64_t token);
+  void Reply(LinkId link, uint64_t request_id, bool error, std::span<const uint8_t> payload);
+
+  // Introspection.
+  std::vector<MemberInfo> Members() const;
+  MemberInfo Self() const;
+  size_t active_links() const;
+  size_t links() const { return links_.size(); }
+  const std::map<std::string, uint64_t>& counters() const { return counters_; }
+  void Count(const std::string& name, uint64_t n = 1) { counters_[name] += n; }
+
+ private:
+  struct Member {
+    MemberRecord record;
+    MemberState state = MemberState::kAlive;
+    uint64_t state_incarnation = 0;  // for suspect / dead: the incarnation it is about
+    int64_t state_since = 0;         // monotonic ms
+    int64_t state_since_unix = 0;
+    int64_t suspect_deadline = 0;
+    std::set<PublicKey> confirmations;  // independent suspicions of this incarnation
+    int failures = 0;                   // consecutive dial failures, for backoff
+    int64_t next_dial = 0;              // backoff: no dial before this
+  };
+  struct Link {
+    LinkId id = 0;
+    Certificate peer;
+    bool inbound = false;
+    bool hello_done = false;
+    bool active = false;  // part of the active view; otherwise transient (probe, direct)
+    bool closing = false;
+    int64_t last_used = 0;
+  };
+  struct PendingDial {
+    std::string address;
+    std::optional<PublicKey> expect;  // a member dial; empty for bootstrap addresses
+    bool want_active = false;
+  };
+  struct Probe {
+    PublicKey target{};
+    int64_t direct_deadline = 0;
+    int64_t deadline = 0;
+    bool indirect_sent = false;
+    bool awaiting_link = false;
+    // Relay: a probe made for another member's PING-REQ; the ack goes back to that link.
+    LinkId relay_link = 0;
+    uint64_t relay_probe_id = 0;
+  };
+  struct PendingRequest {
+    uint64_t token = 0;
+    int64_t deadline = 0;
+    PublicKey to{};
+  };
+  struct Outgoing {  // direct messages waiting for a link
+    std::vector<uint8_t> message;
+    uint64_t request_id = 0;  // 0 for one-way messages
+  };
+  struct Bootstrap {
+    std::string address;
+    int failures = 0;
+    int64_t next_dial = 0;
+    bool dialing = false;
+  };
+
+  // core.cc: links and views
+  void HandleHello(int64_t now, Link& link, std::span<const uint8_t> message);
+  void MaintainViews(int64_t now);
+  void DialMember(int64_t now, Member& m, bool want_active);
+  void DialBootstrap(int64_t now);
+  void CloseLink(LinkId id, bool announce);
+  Link* LinkTo(const PublicKey& id, bool active_only = false);
+  std::vector<Link*> ActiveLinks();
+  int64_t Backoff(int failures);
+  void SendTo(Link& link, std::vector<uint8_t> message);
+  void ProtocolError(Link& link, const std::string& reason);
+
+  // membership.cc: member table, failure detection, anti-entropy
+  bool ApplyRecord(int64_t now, const MemberRecord& record, bool verified);
+  void ApplyClaim(int64_t now, MemberState state, const Claim& claim, const PublicKey& by);
+  void SetState(int64_t now, Member& m, MemberState state, uint64_t incarnation);
+  void Refute(int64_t now, uint64_t incarnation);
+  void ResignSelf(int64_t now);
+  Status CheckRecord(const MemberRecord& record);
+  void HandleSync(int64_t now, Link& link, std::span<const uint8_t> message);
+  void SendSync(Link& link, bool reply_wanted);
+  void HandlePing(int64_t now, Link& link, std::span<const uint8_t> message);
+  void HandleAck(int64_t now, Link& link, std::span<const uint8_t> message);
+  void HandlePingReq(int64_t now, Link& link, std::span<const uint8_t> message);
+  void StartProbe(int64_t now, const PublicKey& target, LinkId relay_link, uint64_t relay_id);
+  void SendPing(int64_t now, uint64_t probe_id, Probe& probe);
+  void ProbeTick(int64_t now);
+  void ProbeFailed(int64_t now, const PublicKey& target);
+  void SuspicionTick(int64_t now);
+  int64_t SuspicionTimeout(const Member& m) const;
+  void ReapTick(int64_t now);
+  MemberInfo Info(const Member& m) const;
+  size_t LiveMembers() const;
+
+  // gossip.cc: signed broadcast
+  void Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body);
+  void HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message);
+  void Forward(const GossipEnvelope& env, uint8_t hops, LinkId except);
+  uint64_t NextSequence();
+
+  // direct.cc: point-to-point
+  void HandleDirect(int64_t now, Link& link, std::span<const uint8_t> message);
+  Status SendOrQueue(int64_t now, const PublicKey& to, std::vector<uint8_t> message,
+                     uint64_t request_id);
+  void FlushQueued(int64_t now, Link& link);
+  void FailQueued(const PublicKey& to, const std::string& why);
+  void RequestTick(int64_t now);
+
+  Config config_;
+  Host* host_;
+  std::string advertise_;
+  MemberRecord self_;
+  uint64_t incarnation_;
+  uint64_t sequence_;
+  uint64_t sequence_reserved_;
+  bool started_ = false;
+  bool leaving_ = false;
+  bool announced_ = false;  // own record gossiped after the first member link
+
+  std::map<PublicKey, Member> members_;  // without self
+  std::map<LinkId, Link> links_;
+  std::map<uint64_t, PendingDial> dials_;
+  uint64_t next_dial_id_ = 1;
+  std::vector<Bootstrap> bootstrap_;
+
+  std::map<uint64_t, Probe> probes_;
+  uint64_t next_probe_id_ = 1;
+  std::vector<PublicKey> probe_order_;
+  size_t probe_cursor_ = 0;
+  int64_t next_probe_round_ = 0;
+  int64_t next_anti_entropy_ = 0;
+  int64_t next_maintain_ = 0;
+  int64_t next_wakeup_ = 0;
+
+  SeenCache seen_;
+  std::map<uint64_t, PendingRequest> requests_;  // by request id
+  uint64_t next_request_id_ = 1;
+  std::map<PublicKey, std::deque<Outgoing>> queued_;
+  std::map<std::string, uint64_t> counters_;
+};
+
+}  // namespace mesh::core
+
+#endif  // MESH_CORE_CORE_H_
