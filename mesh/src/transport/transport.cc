@@ -192,6 +192,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnHandshakeRead(error_code ec) {
+    if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
+      shared_->Count("dropped.oversized_frame");
+    }
     if (ec) return Fail("handshake read failed: " + ec.message());
     if (!ws_.got_binary()) return Protocol("handshake_failures.text_frame", "text frame");
     std::vector<uint8_t> in = TakeBuffer();

@@ -1,0 +1,445 @@
+// mesh::Node in process on loopback: broadcast exactly once, direct messages and requests,
+// and hostile input from an authenticated rogue peer and from raw sockets.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <catch2/catch.hpp>
+#include <ctime>
+#include <mutex>
+#include <thread>
+
+#include "cluster.h"
+#include "core/messages.h"
+#include "core/records.h"
+#include "mesh/node.h"
+#include "transport/transport.h"
+
+namespace {
+
+using mesh::Json;
+using testing::milliseconds;
+using testing::WaitFor;
+
+struct Identity {
+  std::shared_ptr<mesh::SigningKey> key;
+  mesh::Certificate cert;
+};
+
+class TestCa {
+ public:
+  TestCa() : ca_(mesh::SigningKey::Generate()) {}
+  Identity Issue(const std::string& name, mesh::Role role = mesh::Role::kNode) {
+    Identity id{std::make_shared<mesh::SigningKey>(mesh::SigningKey::Generate()), {}};
+    const int64_t now = std::time(nullptr);
+    id.cert = mesh::IssueCertificate(ca_, role, name, id.key->public_key(), now - 60, now + 3600);
+    return id;
+  }
+  mesh::Config NodeConfig(const std::string& name, std::vector<std::string> join = {}) {
+    mesh::Config c = mesh::Config::FastTimings();
+    Identity id = Issue(name);
+    c.key = id.key;
+    c.certificate = id.cert;
+    c.ca_key = ca_.public_key();
+    c.listen = "127.0.0.1:0";
+    c.join = std::move(join);
+    return c;
+  }
+  const mesh::PublicKey& key() const { return ca_.public_key(); }
+
+ private:
+  mesh::SigningKey ca_;
+};
+
+std::unique_ptr<mesh::Node> MakeNode(const mesh::Config& config) {
+  std::unique_ptr<mesh::Node> node;
+  REQUIRE(mesh::Node::Create(config, &node).ok());
+  return node;
+}
+
+size_t AliveCount(mesh::Node& n) {
+  size_t alive = 0;
+  for (auto& m : n.Members()) alive += m.state == mesh::MemberState::kAlive;
+  return alive;
+}
+
+uint64_t Counter(mesh::Node& n, const std::string& name) {
+  auto c = n.Status().counters;
+  return c.count(name) ? c[name] : 0;
+}
+
+// A small cluster of in-process nodes, each joining the first.
+struct Mesh {
+  TestCa ca;
+  std::vector<std::unique_ptr<mesh::Node>> nodes;
+  explicit Mesh(size_t n, const std::function<void(mesh::Node&, size_t)>& setup = {}) {
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<std::string> join;
+      if (i > 0) join.push_back(nodes[0]->Status().listen);
+      nodes.push_back(MakeNode(ca.NodeConfig("n" + std::to_string(i), join)));
+      if (setup) setup(*nodes.back(), i);
+      REQUIRE(nodes.back()->Start().ok());
+    }
+    REQUIRE(WaitFor(
+        [&] {
+          for (auto& node : nodes) {
+            if (AliveCount(*node) != n) return false;
+          }
+          return true;
+        },
+        milliseconds(5000)));
+  }
+  ~Mesh() {
+    for (auto& n : nodes) n->Stop(milliseconds(0));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a broadcast from every node reaches every other node's application exactly once",
+          "[integration][mesh]") {
+  constexpr size_t kNodes = 8;
+  std::mutex mu;
+  std::vector<std::map<std::string, int>> got(kNodes);
+  Mesh m(kNodes, [&](mesh::Node& node, size_t i) {
+    node.On("hello", [&, i](const mesh::Message& msg, mesh::Responder) {
+      std::lock_guard lock(mu);
+      ++got[i][msg.from_name + "/" + msg.data.value("n", std::string())];
+    });
+  });
+  for (size_t i = 0; i < kNodes; ++i) {
+    REQUIRE(m.nodes[i]->Broadcast("hello", {{"n", "first"}}).ok());
+    REQUIRE(m.nodes[i]->Broadcast("hello", {{"n", "second"}}).ok());
+  }
+  const bool all = WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        for (auto& g : got) {
+          if (g.size() != 2 * (kNodes - 1)) return false;
+        }
+        return true;
+      },
+      milliseconds(5000));
+  REQUIRE(all);
+  std::lock_guard lock(mu);
+  uint64_t duplicates = 0;
+  for (size_t i = 0; i < kNodes; ++i) {
+    for (auto& [key, count] : got[i]) {
+      INFO("node n" << i << " got " << key);
+      CHECK(count == 1);
+      CHECK(key.rfind("n" + std::to_string(i) + "/", 0) != 0);  // never its own
+    }
+    duplicates += Counter(*m.nodes[i], "gossip_duplicates");
+  }
+  // In a mesh with redundant paths copies do arrive; they were suppressed, not delivered.
+  CHECK(duplicates > 0);
+}
+
+TEST_CASE("direct messages, requests, errors, timeouts and requests to the node itself",
+          "[integration][mesh]") {
+  std::atomic<int> pings{0};
+  Mesh m(3, [&](mesh::Node& node, size_t i) {
+    node.On("echo", [i](const mesh::Message& msg, mesh::Responder r) {
+      r.Reply({{"echo", msg.data}, {"by", "n" + std::to_string(i)}});
+    });
+    node.On("ping", [&](const mesh::Message&, mesh::Responder) { ++pings; });
+    node.On("fail", [](const mesh::Message&, mesh::Responder r) { r.Error("no such thing"); });
+    node.On("silent", [](const mesh::Message&, mesh::Responder) {});
+  });
+  struct Result {
+    std::mutex mu;
+    std::optional<mesh::Status> status;
+    Json reply;
+  };
+  auto request = [&](size_t from, size_t to, const std::string& event, milliseconds timeout) {
+    auto r = std::make_shared<Result>();
+    m.nodes[from]->Request(m.nodes[to]->id(), event, {{"x", 42}}, timeout,
+                           [r](const mesh::Status& s, const Json& reply) {
+                             std::lock_guard lock(r->mu);
+                             REQUIRE_FALSE(r->status.has_value());  // exactly once
+                             r->status = s;
+                             r->reply = reply;
+                           });
+    REQUIRE(WaitFor(
+        [&] {
+          std::lock_guard lock(r->mu);
+          return r->status.has_value();
+        },
+        timeout + milliseconds(2000)));
+    return r;
+  };
+  auto ok = request(0, 2, "echo", milliseconds(2000));
+  CHECK(ok->status->ok());
+  CHECK(ok->reply["echo"]["x"] == 42);
+  CHECK(ok->reply["by"] == "n2");
+  auto self = request(1, 1, "echo", milliseconds(2000));
+  CHECK(self->status->ok());
+  CHECK(self->reply["by"] == "n1");
+  auto err = request(0, 1, "fail", milliseconds(2000));
+  CHECK_FALSE(err->status->ok());
+  CHECK(err->status->message().find("no such thing") != std::string::npos);
+  auto unknown = request(0, 1, "nobody-handles-this", milliseconds(2000));
+  CHECK_FALSE(unknown->status->ok());
+  CHECK(unknown->status->message().find("no handler") != std::string::npos);
+  CHECK(Counter(*m.nodes[1], "unknown_events") >= 1);
+  auto slow = request(0, 1, "silent", milliseconds(300));
+  CHECK_FALSE(slow->status->ok());
+  CHECK(slow->status->message().find("timed out") != std::string::npos);
+
+  REQUIRE(m.nodes[2]->Send(m.nodes[0]->id(), "ping", Json::object()).ok());
+  REQUIRE(WaitFor([&] { return pings == 1; }, milliseconds(2000)));
+  CHECK_FALSE(m.nodes[0]->Broadcast("bad name!", Json::object()).ok());
+  mesh::PublicKey stranger{};
+  stranger[0] = 7;
+  CHECK(m.nodes[0]->Send(stranger, "ping", Json::object()).code() == mesh::Status::Code::kNotFound);
+}
+
+namespace {
+
+// An authenticated peer that speaks raw link messages: it completes a real handshake with
+// its own valid node certificate, then sends whatever a test crafts.
+class RoguePeer {
+ public:
+  RoguePeer(TestCa& ca, const std::string& name, size_t max_message = 1 << 20)
+      : id_(ca.Issue(name)), ca_key_(ca.key()) {
+    mesh::transport::TransportOptions o;
+    o.credentials = mesh::LinkCredentials{id_.key.get(), id_.cert, ca_key_};
+    o.max_message_bytes = max_message;
+    o.send_queue_bytes = 64 << 20;
+    o.unix_seconds = [] { return static_cast<int64_t>(std::time(nullptr)); };
+    mesh::transport::TransportEvents ev;
+    ev.link_up = [this](uint64_t id, const mesh::Certificate&, uint64_t) { link_ = id; };
+    ev.link_down = [this](uint64_t) { down_ = true; };
+    ev.message = [](uint64_t, std::vector<uint8_t>) {};
+    transport_ = std::make_unique<mesh::transport::Transport>(ioc_, ioc_.get_executor(), o, ev);
+    thread_ = std::thread([this] {
+      auto guard = boost::asio::make_work_guard(ioc_);
+      ioc_.run();
+    });
+  }
+  ~RoguePeer() {
+    ioc_.stop();
+    thread_.join();
+  }
+  void Connect(const std::string& address) {
+    boost::asio::post(ioc_, [&] { transport_->Dial(1, address); });
+    REQUIRE(WaitFor([&] { return link_.load() != 0; }, milliseconds(3000)));
+  }
+  void Send(std::vector<uint8_t> message) {
+    boost::asio::post(
+        ioc_, [this, m = std::move(message)]() mutable { transport_->Send(link_, std::move(m)); });
+  }
+  // HELLO with a valid signed member record: the node now treats this peer as a member.
+  void Hello() {
+    const int64_t now_ms = static_cast<int64_t>(std::time(nullptr)) * 1000;
+    auto record =
+        mesh::core::MemberRecord::Make(*id_.key, id_.cert, "127.0.0.1:1", now_ms, false, now_ms);
+    Send(mesh::core::EncodeHello({true, record.encoded}));
+  }
+  bool down() const { return down_; }
+  const Identity& identity() const { return id_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  Identity id_;
+  mesh::PublicKey ca_key_;
+  std::unique_ptr<mesh::transport::Transport> transport_;
+  std::atomic<uint64_t> link_{0};
+  std::atomic<bool> down_{false};
+  std::thread thread_;
+};
+
+std::vector<uint8_t> EventGossip(const mesh::SigningKey& key, uint64_t seq, int64_t sent_ms,
+                                 const std::string& text) {
+  const std::string json = Json{{"text", text}}.dump();
+  auto body = mesh::core::EncodeEvent("hello",
+                                      {reinterpret_cast<const uint8_t*>(json.data()), json.size()});
+  auto env =
+      mesh::core::GossipEnvelope::Make(key, mesh::core::GossipKind::kEvent, seq, sent_ms, body);
+  return mesh::core::EncodeGossip(0, env.encoded);
+}
+
+int64_t NowMs() { return static_cast<int64_t>(std::time(nullptr)) * 1000; }
+
+}  // namespace
+
+TEST_CASE("hostile gossip from an authenticated peer is dropped and counted, the node serves on",
+          "[integration][mesh]") {
+  std::mutex mu;
+  std::vector<std::string> delivered;
+  Mesh m(2, [&](mesh::Node& node, size_t i) {
+    if (i != 0) return;
+    node.On("hello", [&](const mesh::Message& msg, mesh::Responder) {
+      std::lock_guard lock(mu);
+      delivered.push_back(msg.data.value("text", std::string()));
+    });
+  });
+  mesh::Node& victim = *m.nodes[0];
+  const std::string address = victim.Status().listen;
+  auto delivered_count = [&] {
+    std::lock_guard lock(mu);
+    return delivered.size();
+  };
+
+  SECTION("a replayed broadcast is delivered once") {
+    RoguePeer rogue(m.ca, "rogue");
+    rogue.Connect(address);
+    rogue.Hello();
+    REQUIRE(WaitFor([&] { return AliveCount(victim) == 3; }, milliseconds(2000)));
+    auto message = EventGossip(*rogue.identity().key, 1, NowMs(), "once");
+    rogue.Send(message);
+    rogue.Send(message);
+    REQUIRE(WaitFor([&] { return Counter(victim, "gossip_duplicates") >= 1; }, milliseconds(2000)));
+    CHECK(delivered_count() == 1);
+    CHECK_FALSE(rogue.down());
+  }
+  SECTION("a stale broadcast, outside the replay window, is dropped") {
+    RoguePeer rogue(m.ca, "rogue");
+    rogue.Connect(address);
+    rogue.Hello();
+    rogue.Send(EventGossip(*rogue.identity().key, 1, NowMs() - 10 * 60 * 1000, "old"));
+    REQUIRE(WaitFor([&] { return Counter(victim, "dropped.outside_replay_window") == 1; },
+                    milliseconds(2000)));
+    CHECK(delivered_count() == 0);
+  }
+  SECTION("an unknown origin is dropped and counted") {
+    RoguePeer rogue(m.ca, "rogue");
+    rogue.Connect(address);
+    rogue.Hello();
+    const Identity stranger = m.ca.Issue("stranger");  // valid certificate, never joined
+    rogue.Send(EventGossip(*stranger.key, 1, NowMs(), "who"));
+    REQUIRE(WaitFor([&] { return Counter(victim, "dropped.unknown_origin") == 1; },
+                    milliseconds(2000)));
+    CHECK(delivered_count() == 0);
+    CHECK_FALSE(rogue.down());
+  }
+  SECTION("a forged signature closes the link") {
+    RoguePeer rogue(m.ca, "rogue");
+    rogue.Connect(address);
+    rogue.Hello();
+    // Claims to come from n1 but is signed by the rogue's key.
+    auto message = EventGossip(*rogue.identity().key, 1, NowMs(), "forged");
+    const mesh::PublicKey n1 = m.nodes[1]->id();
+    std::copy(n1.begin(), n1.end(), message.begin() + 4);  // type, hops, version, kind, origin
+    rogue.Send(message);
+    REQUIRE(WaitFor([&] { return rogue.down(); }, milliseconds(2000)));
+    CHECK(Counter(victim, "dropped.bad_signature") == 1);
+    CHECK(delivered_count() == 0);
+  }
+  SECTION("random bytes close the link") {
+    RoguePeer rogue(m.ca, "rogue");
+    rogue.Connect(address);
+    rogue.Hello();
+    std::vector<uint8_t> junk(300);
+    randombytes_buf(junk.data(), junk.size());
+    junk[0] = 0xEE;  // not a message type
+    rogue.Send(junk);
+    REQUIRE(WaitFor([&] { return rogue.down(); }, milliseconds(2000)));
+    CHECK(Counter(victim, "dropped.malformed") == 1);
+  }
+  SECTION("a message over the 1 MiB limit closes the link") {
+    RoguePeer rogue(m.ca, "rogue", 4 << 20);
+    rogue.Connect(address);
+    rogue.Hello();
+    rogue.Send(std::vector<uint8_t>((1 << 20) + 1024, 6));
+    REQUIRE(WaitFor([&] { return rogue.down(); }, milliseconds(3000)));
+    CHECK(Counter(victim, "dropped.oversized_message") == 1);
+  }
+  // Whatever happened above, the node still serves its members.
+  REQUIRE(m.nodes[1]->Broadcast("hello", {{"text", "still here"}}).ok());
+  REQUIRE(WaitFor(
+      [&] {
+        std::lock_guard lock(mu);
+        return std::find(delivered.begin(), delivered.end(), "still here") != delivered.end();
+      },
+      milliseconds(2000)));
+}
+
+namespace {
+
+int Connect(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+void Write(int fd, const std::string& s) {
+  REQUIRE(::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size()));
+}
+
+// Reads until the peer closes; true when it closed (rather than the 5 s receive timeout).
+bool ClosedByPeer(int fd) {
+  char buf[512];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+    if (n < 0) return false;
+  }
+}
+
+const std::string kUpgrade =
+    "GET /meshvault/v1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("raw sockets: junk, a stalled handshake and an oversized frame are cut off",
+          "[integration][mesh]") {
+  TestCa ca;
+  mesh::Config config = ca.NodeConfig("target");
+  config.handshake_timeout = milliseconds(300);
+  auto node = MakeNode(config);
+  REQUIRE(node->Start().ok());
+  const std::string address = node->Status().listen;
+
+  SECTION("random bytes instead of a WebSocket upgrade") {
+    const int fd = Connect(address);
+    std::string junk(200, '\0');
+    randombytes_buf(junk.data(), junk.size());
+    Write(fd, junk + "\r\n\r\n");
+    CHECK(ClosedByPeer(fd));
+    ::close(fd);
+    CHECK(WaitFor([&] { return Counter(*node, "handshake_failures.websocket") == 1; },
+                  milliseconds(2000)));
+  }
+  SECTION("a peer that stalls mid-handshake is cut at the deadline") {
+    const int fd = Connect(address);
+    Write(fd, kUpgrade);  // upgrades, then never sends the Noise message
+    const auto start = testing::Clock::now();
+    CHECK(ClosedByPeer(fd));
+    CHECK(testing::Clock::now() - start < milliseconds(2000));
+    ::close(fd);
+    CHECK(WaitFor([&] { return Counter(*node, "handshake_failures.timeout") == 1; },
+                  milliseconds(2000)));
+  }
+  SECTION("a WebSocket frame over 65535 bytes") {
+    const int fd = Connect(address);
+    Write(fd, kUpgrade);
+    // Binary, final, masked, 64-bit length 100000, zero mask, then the payload.
+    std::string frame = {'\x82', '\xFF', 0, 0, 0, 0, 0, '\x01', '\x86', '\xA0', 0, 0, 0, 0};
+    frame += std::string(100000, 'A');
+    ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL);
+    CHECK(ClosedByPeer(fd));
+    ::close(fd);
+    CHECK(WaitFor([&] { return Counter(*node, "dropped.oversized_frame") == 1; },
+                  milliseconds(2000)));
+  }
+  // Still serving: a real node joins.
+  auto other = MakeNode(ca.NodeConfig("other", {address}));
+  REQUIRE(other->Start().ok());
+  CHECK(WaitFor([&] { return AliveCount(*node) == 2; }, milliseconds(3000)));
+  other->Stop();
+  node->Stop();
+}
