@@ -290,9 +290,15 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     writing_ = true;
+    // The buffer stays in queue_ until the write completes; only then may the queue change.
     ws_.async_write(net::buffer(queue_.front()),
                     [self = shared_from_this()](error_code ec, size_t) {
-                      if (ec) return self->Fail("write failed: " + ec.message());
+                      self->writing_ = false;
+                      if (ec || self->finished_) {
+                        self->queue_.clear();
+                        self->queued_bytes_ = 0;
+                        return self->Fail("write failed: " + ec.message());
+                      }
                       self->queued_bytes_ -= self->queue_.front().size();
                       self->queue_.pop_front();
                       self->DoWrite();
@@ -328,7 +334,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (resolver_) resolver_->cancel();
     LeavePending();
     if (beast::get_lowest_layer(ws_).socket().is_open()) beast::get_lowest_layer(ws_).close();
-    queue_.clear();
+    if (!writing_) {  // otherwise the write's completion releases the queue
+      queue_.clear();
+      queued_bytes_ = 0;
+    }
     const bool was_up = up_;
     net::post(shared_->events, [self = shared_from_this(), was_up, why] {
       auto& sh = *self->shared_;

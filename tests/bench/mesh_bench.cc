@@ -1,0 +1,273 @@
+// Mesh benchmarks. Prints one JSON object per line:
+//   {"bench":"mesh.verify_forward", "messages":..., "msgs_per_sec":..., "forwards_per_msg":6}
+//   {"bench":"mesh.membership", "nodes":16, "seconds_to_full_membership":...}
+//   {"bench":"mesh.broadcast", "nodes":64, "p50_ms":..., "p99_ms":..., "tx_per_delivery":...}
+//   {"bench":"mesh.idle_rss", "rss_kib":...}
+// verify_forward drives one node's sans-IO core directly (decode, replay checks, Ed25519
+// verification, delivery, forwarding to 6 active links) on one thread. membership and
+// broadcast run real nodes in this process on loopback with Config::FastTimings. idle_rss
+// starts real `meshvault agent` processes and reads VmRSS of one after it idled.
+// Usage: mesh_bench [--quick] [--only NAME]
+#include <sodium.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "cluster.h"
+#include "core/core.h"
+#include "mesh/node.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using mesh::Json;
+
+struct Ca {
+  mesh::SigningKey key = mesh::SigningKey::Generate();
+  mesh::Certificate Issue(const mesh::SigningKey& k, const std::string& name) {
+    const int64_t now = std::time(nullptr);
+    return mesh::IssueCertificate(key, mesh::Role::kNode, name, k.public_key(), now - 60,
+                                  now + 3600);
+  }
+};
+
+class NullHost : public mesh::core::Host {
+ public:
+  void Send(mesh::core::LinkId, std::vector<uint8_t> m) override {
+    sent_bytes += m.size();
+    ++sent;
+  }
+  void Dial(uint64_t, const std::string&) override {}
+  void Close(mesh::core::LinkId) override {}
+  int64_t UnixMs() override {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  uint64_t Random() override { return randombytes_random(); }
+  void Deliver(const mesh::core::Delivery&) override { ++delivered; }
+  void Replied(uint64_t, const mesh::Status&, std::span<const uint8_t>) override {}
+  void MemberChanged(const mesh::MemberInfo&) override {}
+  void ReserveSequence(uint64_t) override {}
+  void PeerSeen(const mesh::core::MemberRecord&) override {}
+  void PeerConnect(const mesh::PublicKey&, bool) override {}
+  void PeerAddresses(const mesh::PublicKey&, uint64_t, uint64_t) override {}
+  uint64_t sent = 0, sent_bytes = 0, delivered = 0;
+};
+
+void VerifyForward(size_t messages) {
+  Ca ca;
+  NullHost host;
+  auto key = std::make_shared<mesh::SigningKey>(mesh::SigningKey::Generate());
+  mesh::Config config;
+  config.key = key;
+  config.certificate = ca.Issue(*key, "bench");
+  config.ca_key = ca.key.public_key();
+  mesh::core::Core core(config, &host, "127.0.0.1:1", 1, 1, 1);
+  core.Start(0, {});
+  // Seven neighbours, each a member; messages come in on the first and go out on the others.
+  std::vector<mesh::SigningKey> peers;
+  for (int i = 0; i < 7; ++i) {
+    peers.push_back(mesh::SigningKey::Generate());
+    auto cert = ca.Issue(peers.back(), "peer" + std::to_string(i));
+    core.OnLinkUp(0, static_cast<uint64_t>(i + 1), cert, 0);
+    auto record =
+        mesh::core::MemberRecord::Make(peers.back(), cert, "127.0.0.1:2", 1, false, host.UnixMs());
+    core.OnMessage(0, static_cast<uint64_t>(i + 1),
+                   mesh::core::EncodeHello({true, record.encoded}));
+  }
+  const std::string json = R"({"k":"v","n":12345})";
+  const auto body = mesh::core::EncodeEvent(
+      "bench", {reinterpret_cast<const uint8_t*>(json.data()), json.size()});
+  std::vector<std::vector<uint8_t>> wire;
+  for (size_t i = 0; i < messages; ++i) {
+    auto env = mesh::core::GossipEnvelope::Make(peers[1 + i % 6], mesh::core::GossipKind::kEvent,
+                                                i + 1, host.UnixMs(), body);
+    wire.push_back(mesh::core::EncodeGossip(1, env.encoded));
+  }
+  const uint64_t sent_before = host.sent;
+  const auto t0 = Clock::now();
+  for (auto& m : wire) core.OnMessage(1, 1, std::move(m));
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf(
+      "{\"bench\":\"mesh.verify_forward\",\"messages\":%zu,\"delivered\":%lu,"
+      "\"msgs_per_sec\":%.0f,\"forwards_per_msg\":%.2f,\"threads\":1}\n",
+      messages, static_cast<unsigned long>(host.delivered), static_cast<double>(messages) / s,
+      static_cast<double>(host.sent - sent_before) / static_cast<double>(messages));
+}
+
+struct Cluster {
+  Ca ca;
+  std::vector<std::unique_ptr<mesh::Node>> nodes;
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::map<std::string, Clock::time_point> sent_at;
+
+  void Add(const std::string& join) {
+    auto key = std::make_shared<mesh::SigningKey>(mesh::SigningKey::Generate());
+    mesh::Config c = mesh::Config::FastTimings();
+    c.key = key;
+    c.certificate = ca.Issue(*key, "n" + std::to_string(nodes.size()));
+    c.ca_key = ca.key.public_key();
+    c.listen = "127.0.0.1:0";
+    if (!join.empty()) c.join = {join};
+    std::unique_ptr<mesh::Node> node;
+    if (!mesh::Node::Create(c, &node).ok()) std::abort();
+    node->On("bench", [this](const mesh::Message& m, mesh::Responder) {
+      const auto now = Clock::now();
+      std::lock_guard lock(mu);
+      auto it = sent_at.find(m.data.value("id", std::string()));
+      if (it != sent_at.end()) {
+        latencies_ms.push_back(std::chrono::duration<double, std::milli>(now - it->second).count());
+      }
+    });
+    if (!node->Start().ok()) std::abort();
+    nodes.push_back(std::move(node));
+  }
+  bool Full() {
+    for (auto& n : nodes) {
+      size_t alive = 0;
+      for (auto& m : n->Members()) alive += m.state == mesh::MemberState::kAlive;
+      if (alive != nodes.size()) return false;
+    }
+    return true;
+  }
+  uint64_t Sent() {
+    uint64_t total = 0;
+    for (auto& n : nodes) total += n->Status().counters["gossip_out_messages"];
+    return total;
+  }
+  ~Cluster() {
+    for (auto& n : nodes) n->Stop(std::chrono::milliseconds(0));
+  }
+};
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+void Membership(size_t n, size_t broadcasts) {
+  Cluster c;
+  c.Add("");
+  // Each node joins through a random earlier one: the join spreads like a real rollout.
+  for (size_t i = 1; i < n; ++i) {
+    c.Add(c.nodes[randombytes_uniform(static_cast<uint32_t>(i))]->Status().listen);
+  }
+  const auto t0 = Clock::now();
+  bool full = testing::WaitFor([&] { return c.Full(); }, std::chrono::milliseconds(60000));
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf(
+      "{\"bench\":\"mesh.membership\",\"nodes\":%zu,\"full\":%s,"
+      "\"seconds_to_full_membership\":%.3f,\"timings\":\"fast\"}\n",
+      n, full ? "true" : "false", s);
+  if (!full) {  // say what is missing, on stderr
+    for (size_t i = 0; i < c.nodes.size(); ++i) {
+      auto st = c.nodes[i]->Status();
+      std::fprintf(stderr,
+                   "node %zu: alive %zu suspect %zu failed %zu left %zu active %zu refutes %lu "
+                   "failedmsgs %lu links_lost %lu probes_failed %lu\n",
+                   i, st.members_alive, st.members_suspect, st.members_failed, st.members_left,
+                   st.active_links, (unsigned long)st.counters["refutations"],
+                   (unsigned long)st.counters["members_failed"],
+                   (unsigned long)st.counters["links_lost"],
+                   (unsigned long)st.counters["probes_failed"]);
+    }
+  }
+  if (broadcasts == 0 || !full) return;
+  // Let anti-entropy settle so the links are the steady-state ones.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  const uint64_t sent_before = c.Sent();
+  for (size_t b = 0; b < broadcasts; ++b) {
+    const std::string id = "b" + std::to_string(b);
+    {
+      std::lock_guard lock(c.mu);
+      c.sent_at[id] = Clock::now();
+    }
+    if (!c.nodes[randombytes_uniform(static_cast<uint32_t>(n))]
+             ->Broadcast("bench", {{"id", id}})
+             .ok()) {
+      std::abort();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const size_t expected = broadcasts * (n - 1);
+  testing::WaitFor(
+      [&] {
+        std::lock_guard lock(c.mu);
+        return c.latencies_ms.size() >= expected;
+      },
+      std::chrono::milliseconds(10000));
+  std::lock_guard lock(c.mu);
+  // Membership gossip (probes, refutes) also counts: this is an upper bound per delivery.
+  const double tx = static_cast<double>(c.Sent() - sent_before) /
+                    static_cast<double>(std::max<size_t>(1, c.latencies_ms.size()));
+  std::printf(
+      "{\"bench\":\"mesh.broadcast\",\"nodes\":%zu,\"broadcasts\":%zu,"
+      "\"deliveries\":%zu,\"expected\":%zu,\"p50_ms\":%.2f,\"p99_ms\":%.2f,"
+      "\"tx_per_delivery\":%.2f}\n",
+      n, broadcasts, c.latencies_ms.size(), expected, Percentile(c.latencies_ms, 0.5),
+      Percentile(c.latencies_ms, 0.99), tx);
+}
+
+void IdleRss() {
+  testing::AgentCluster c;
+  c.Start("a", {});
+  c.Start("b", {c.node(0).address});
+  c.Start("c", {c.node(0).address});
+  testing::WaitFor([&] { return c.Members(0).size() == 3 && c.Members(2).size() == 3; },
+                   std::chrono::milliseconds(5000));
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // idle: probes and anti-entropy only
+  // The agent's pid is not exposed; read it from the process list by data dir.
+  long rss = -1;
+  for (auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream cmd(entry.path() / "cmdline");
+    std::string line;
+    std::getline(cmd, line, '\0');
+    std::string all((std::istreambuf_iterator<char>(cmd)), {});
+    if (all.find(c.node(1).data_dir) == std::string::npos) continue;
+    std::ifstream status(entry.path() / "status");
+    for (std::string l; std::getline(status, l);) {
+      if (l.rfind("VmRSS:", 0) == 0) rss = std::stol(l.substr(6));
+    }
+  }
+  std::printf(
+      "{\"bench\":\"mesh.idle_rss\",\"process\":\"meshvault agent\",\"members\":3,"
+      "\"rss_kib\":%ld}\n",
+      rss);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (sodium_init() < 0) return 1;
+  bool quick = false;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--quick") quick = true;
+    if (a == "--only" && i + 1 < argc) only = argv[++i];
+  }
+  auto want = [&](const std::string& name) { return only.empty() || only == name; };
+  if (want("verify_forward")) VerifyForward(quick ? 2000 : 50000);
+  if (want("membership")) {
+    if (std::getenv("MESH_BENCH_NODES") != nullptr) {
+      Membership(std::stoul(std::getenv("MESH_BENCH_NODES")), 0);
+      return 0;
+    }
+    Membership(16, 0);
+    if (!quick) Membership(64, 100);
+  }
+  if (want("idle_rss") && !quick) IdleRss();
+  std::fflush(stdout);
+  return 0;
+}
