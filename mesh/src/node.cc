@@ -297,7 +297,11 @@ void NodeImpl::Request(const PublicKey& peer, const std::string& event, const Js
                        Millis timeout, ReplyCallback callback) {
   const std::string text = data.dump();
   auto failed = std::make_shared<mesh::Status>();
-  const bool ran = Sync<bool>(false, [&] {
+  // Set by the lambda itself: Sync may report "not running" for a lambda that did run
+  // just before the node stopped, and the callback must still run exactly once.
+  auto ran = std::make_shared<std::atomic<bool>>(false);
+  Sync<bool>(false, [&] {
+    *ran = true;
     const uint64_t token = next_token_++;
     replies_[token] = callback;
     mesh::Status s = core_->Request(Now(), peer, event, AsBytes(text), timeout.count(), token);
@@ -307,7 +311,7 @@ void NodeImpl::Request(const PublicKey& peer, const std::string& event, const Js
     }
     return true;
   });
-  if (!ran) return callback(mesh::Status::Unavailable("node is not running"), Json());
+  if (!*ran) return callback(mesh::Status::Unavailable("node is not running"), Json());
   if (!failed->ok()) callback(*failed, Json());
 }
 

@@ -112,6 +112,16 @@ TEST_CASE("a broadcast from every node reaches every other node's application ex
       ++got[i][msg.from_name + "/" + msg.data.value("n", std::string())];
     });
   });
+  // Every node with two or more active links: the mesh has a cycle, so a flood must send
+  // some copies twice, and the duplicate check below is exercised for sure.
+  REQUIRE(WaitFor(
+      [&] {
+        for (auto& node : m.nodes) {
+          if (node->Status().active_links < 2) return false;
+        }
+        return true;
+      },
+      milliseconds(5000)));
   for (size_t i = 0; i < kNodes; ++i) {
     REQUIRE(m.nodes[i]->Broadcast("hello", {{"n", "first"}}).ok());
     REQUIRE(m.nodes[i]->Broadcast("hello", {{"n", "second"}}).ok());
@@ -317,6 +327,23 @@ TEST_CASE("hostile gossip from an authenticated peer is dropped and counted, the
                     milliseconds(2000)));
     CHECK(delivered_count() == 0);
     CHECK_FALSE(rogue.down());
+  }
+  SECTION("a failure claim about an incarnation that does not exist is dropped") {
+    RoguePeer rogue(m.ca, "rogue");
+    rogue.Connect(address);
+    rogue.Hello();
+    const auto claim = mesh::core::EncodeClaim({m.nodes[1]->id(), UINT64_MAX});
+    auto env = mesh::core::GossipEnvelope::Make(*rogue.identity().key,
+                                                mesh::core::GossipKind::kDead, 1, NowMs(), claim);
+    rogue.Send(mesh::core::EncodeGossip(0, env.encoded));
+    REQUIRE(
+        WaitFor([&] { return Counter(victim, "dropped.bogus_claim") >= 1; }, milliseconds(2000)));
+    for (auto& member : victim.Members()) {
+      if (member.id == m.nodes[1]->id()) CHECK(member.state == mesh::MemberState::kAlive);
+    }
+    for (auto& member : m.nodes[1]->Members()) {
+      if (member.self) CHECK(member.incarnation < UINT64_MAX / 2);  // no wrap, no jump
+    }
   }
   SECTION("a forged signature closes the link") {
     RoguePeer rogue(m.ca, "rogue");

@@ -10,9 +10,11 @@
 //   node->Broadcast("chat", {{"text", "hello"}});
 //
 // Threads: a node runs one I/O thread of its own. Every handler and callback (On, Request
-// callbacks, OnMembership) runs on that thread, one at a time, in arrival order; they must not
-// block. All methods are thread-safe and may be called from handlers, except Stop and the
-// destructor, which must not be called from a handler.
+// callbacks, OnMembership, Config::log) runs on that thread, one at a time, in arrival order;
+// they must not block. Two exceptions: a Request that fails at once (bad event name, unknown
+// peer, node not running) and the callbacks Stop fails run on the calling thread. All methods are
+// thread-safe and may be called from handlers, except Stop and the destructor, which must not be
+// called from a handler.
 #ifndef MESH_NODE_H_
 #define MESH_NODE_H_
 
@@ -85,7 +87,9 @@ class Node {
   virtual void On(const std::string& event, Handler handler) = 0;
   virtual void OnMembership(MembershipCallback callback) = 0;
 
-  // Signed broadcast to every member, delivered once to each (not to the sender).
+  // Signed broadcast to every member, delivered at most once to each (never to the sender).
+  // Every member reachable through the mesh gets it; nothing re-sends a broadcast that a
+  // member missed (partitioned away, or not yet knowing the origin) - see docs/mesh.md.
   virtual mesh::Status Broadcast(const std::string& event, const Json& data) = 0;
   // Direct message to one member, dialing it when it is not a neighbour.
   virtual mesh::Status Send(const PublicKey& peer, const std::string& event, const Json& data) = 0;

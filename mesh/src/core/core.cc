@@ -51,11 +51,16 @@ void Core::OnLinkUp(int64_t now, LinkId id, const Certificate& peer, uint64_t di
   link.last_used = now;
   bool want_active = false;
   bool bootstrap = false;
+  bool resync = false;  // a member this node marked failed answered: compare tables
   std::string dialed;
   if (auto d = dials_.find(dial_id); d != dials_.end()) {
     want_active = d->second.want_active;
     dialed = d->second.address;
     bootstrap = !d->second.expect.has_value();
+    if (d->second.expect) {
+      auto m = members_.find(*d->second.expect);
+      resync = m != members_.end() && m->second.state == MemberState::kDead;
+    }
     if (d->second.expect && *d->second.expect != peer.subject) Count("dial_identity_mismatch");
     for (auto& b : bootstrap_) {
       if (b.address == d->second.address) b = Bootstrap{b.address};  // reset its backoff
@@ -82,7 +87,7 @@ void Core::OnLinkUp(int64_t now, LinkId id, const Certificate& peer, uint64_t di
   link.active = want_active || bootstrap;
   links_[id] = link;
   SendTo(links_[id], EncodeHello(Hello{link.active, self_.encoded}));
-  if (bootstrap) SendSync(links_[id], /*reply_wanted=*/true);
+  if (bootstrap || resync) SendSync(links_[id], /*reply_wanted=*/true);
 }
 
 void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
@@ -107,6 +112,7 @@ void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
     if (probe.target == id && probe.awaiting_link) {
       probe.awaiting_link = false;
       probe.direct_deadline = now;  // go straight to indirect probes
+      probe.deadline = now + config_.probe_interval.count();
     }
   }
   if (LinkTo(id) == nullptr) FailQueued(id, "could not connect to " + ShortId(id));
@@ -139,7 +145,10 @@ void Core::OnMessage(int64_t now, LinkId id, std::vector<uint8_t> message) {
   if (link.peer.role == Role::kClient && type != MessageType::kDirect) {
     return ProtocolError(link, "client_not_allowed");
   }
-  if (!link.hello_done && type != MessageType::kHello) return ProtocolError(link, "no_hello");
+  // Direct messages need no HELLO: tools connect with a node certificate too, as clients.
+  if (!link.hello_done && type != MessageType::kHello && type != MessageType::kDirect) {
+    return ProtocolError(link, "no_hello");
+  }
   switch (type) {
     case MessageType::kHello:
       return HandleHello(now, link, message);
@@ -173,7 +182,13 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
   ApplyRecord(now, record, /*verified=*/true);
   const bool first = !link.hello_done;
   link.hello_done = true;
-  if (link.inbound) link.active = hello.want_active;
+  // Either side may ask for an active link (the dialer, or a listener promoting a transient
+  // link); a dialer's "transient" HELLO makes an inbound link transient.
+  if (hello.want_active) {
+    link.active = true;
+  } else if (link.inbound) {
+    link.active = false;
+  }
   if (!first) return;
   host_->PeerConnect(record.id(), true);
   if (auto m = members_.find(record.id()); m != members_.end()) m->second.failures = 0;
@@ -200,6 +215,8 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
   for (auto& [pid, probe] : probes_) {
     if (probe.target == link.peer.subject && probe.awaiting_link) {
       probe.awaiting_link = false;
+      probe.direct_deadline = now + config_.probe_timeout.count();
+      probe.deadline = now + config_.probe_interval.count();
       SendPing(now, pid, probe);
     }
   }
@@ -226,6 +243,7 @@ void Core::Tick(int64_t now) {
     next_anti_entropy_ = now + config_.anti_entropy_interval.count();
     auto active = ActiveLinks();
     if (!active.empty()) SendSync(*active[host_->Random() % active.size()], true);
+    RedialFailed(now);
   }
   next_wakeup_ = now + std::max<int64_t>(1, config_.probe_timeout.count() / 4);
 }
@@ -297,6 +315,21 @@ void Core::DialMember(int64_t now, Member& m, bool want_active) {
   dials_[id] = PendingDial{m.record.address, m.record.id(), want_active};
   m.next_dial = now + config_.probe_interval.count();  // one dial in flight at a time
   host_->Dial(id, m.record.address);
+}
+
+// A member marked failed may only have been cut off (a partition, a long pause), and nothing
+// else would ever link the two sides again. Now and then dial one of them, with the usual
+// backoff; the sync on that link makes each side refute what the other believes of it.
+void Core::RedialFailed(int64_t now) {
+  if (leaving_) return;
+  std::vector<Member*> failed;
+  for (auto& [id, m] : members_) {
+    if (m.state != MemberState::kDead || now < m.next_dial || LinkTo(id) != nullptr) continue;
+    const bool pending =
+        std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == id; });
+    if (!pending) failed.push_back(&m);
+  }
+  if (!failed.empty()) DialMember(now, *failed[host_->Random() % failed.size()], true);
 }
 
 void Core::DialBootstrap(int64_t now) {

@@ -88,7 +88,7 @@ class Core {
   void OnDialFailed(int64_t now, uint64_t dial_id);
   void OnLinkDown(int64_t now, LinkId link);
   void OnMessage(int64_t now, LinkId link, std::vector<uint8_t> message);
-  // Timers: call at least every Config::probe_interval / 4; NextWakeup says when it is due.
+  // Timers: call when NextWakeup says (every Config::probe_timeout / 4).
   void Tick(int64_t now);
   int64_t NextWakeup() const { return next_wakeup_; }
 
@@ -166,6 +166,7 @@ class Core {
   void MaintainViews(int64_t now);
   void DialMember(int64_t now, Member& m, bool want_active);
   void DialBootstrap(int64_t now);
+  void RedialFailed(int64_t now);
   void CloseLink(LinkId id, bool announce);
   Link* LinkTo(const PublicKey& id, bool active_only = false);
   std::vector<Link*> ActiveLinks();

@@ -63,7 +63,13 @@ bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
 
 void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const PublicKey& by) {
   if (claim.target == self_.id()) {
-    if (claim.incarnation >= incarnation_ && !leaving_) Refute(now, claim.incarnation);
+    // A claim about an incarnation this node never had is bogus (and would make the
+    // refutation overflow): only the current one is refuted.
+    if (claim.incarnation > incarnation_) {
+      Count("dropped.bogus_claim");
+    } else if (claim.incarnation == incarnation_ && !leaving_) {
+      Refute(now, claim.incarnation);
+    }
     return;
   }
   auto it = members_.find(claim.target);
@@ -71,6 +77,11 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
   Member& m = it->second;
   if (m.state == MemberState::kLeft || m.state == MemberState::kDead) return;
   if (claim.incarnation < m.record.incarnation) return;  // refuted already
+  // Above the newest record: not a claim about any record that exists (here, yet).
+  if (claim.incarnation > m.record.incarnation) {
+    Count("dropped.bogus_claim");
+    return;
+  }
   if (state == MemberState::kDead) {
     SetState(now, m, MemberState::kDead, claim.incarnation);
     return;
@@ -187,6 +198,11 @@ void Core::ProbeTick(int64_t now) {
           m->second.state == MemberState::kLeft) {
         continue;
       }
+      // Neighbours watch each other: the periodic probe goes over an existing link. A probe
+      // of a member without one would cost a dial and a handshake per round, and under load
+      // that alone outlasts the probe timeout (false suspicions). Members without a link to
+      // this node are watched by their own neighbours, whose findings arrive by gossip.
+      if (LinkTo(target) == nullptr) continue;
       const bool busy = std::any_of(probes_.begin(), probes_.end(), [&](auto& p) {
         return p.second.target == target && p.second.relay_link == 0;
       });
@@ -232,7 +248,11 @@ void Core::StartProbe(int64_t now, const PublicKey& target, LinkId relay_link, u
     SendPing(now, pid, probe);
     return;
   }
+  // The dial decides the direct phase: refused fails it at once (OnDialFailed), a stalled
+  // handshake at the handshake timeout; a link starts the ping's own timeout (HandleHello).
   probe.awaiting_link = true;
+  probe.direct_deadline = probe.deadline =
+      now + config_.handshake_timeout.count() + config_.probe_interval.count();
   const bool pending =
       std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == target; });
   if (!pending) DialMember(now, m->second, /*want_active=*/false);
@@ -317,6 +337,12 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
     MemberRecord record;
     if (!MemberRecord::Decode(e.record, &record).ok()) {
       Count("dropped.bad_record");
+      continue;
+    }
+    // A failed or left member this node does not know (reaped, or never seen) is not learnt
+    // from a table: it would come back to life here and be failed (or left) again.
+    if ((record.left || e.state == MemberState::kDead) && record.id() != self_.id() &&
+        members_.find(record.id()) == members_.end()) {
       continue;
     }
     ApplyRecord(now, record, /*verified=*/false);

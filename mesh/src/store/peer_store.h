@@ -66,7 +66,7 @@ class PeerStore {
   // Drops peers not seen since `before_ms` (last_seen_ms < before_ms); *removed = how many.
   Status Prune(int64_t before_ms, size_t* removed);
 
-  // Durable unsigned counters for the node itself ("gossip_seq_reserved", "incarnation").
+  // Durable unsigned counters for the node itself ("sequence_reserved", "incarnation").
   // Keys are 1..64 bytes. Get gives 0 for a missing key. Set is on disk when it returns
   // (synchronous=FULL for that commit): sequence numbers reserved with it must never be
   // reused after a crash.
