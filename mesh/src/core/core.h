@@ -231,6 +231,7 @@ class Core {
   uint64_t next_probe_id_ = 1;
   std::vector<PublicKey> probe_order_;
   size_t probe_cursor_ = 0;
+  uint64_t probe_rounds_ = 0;
   int64_t next_probe_round_ = 0;
   int64_t next_anti_entropy_ = 0;
   int64_t next_maintain_ = 0;

@@ -157,8 +157,12 @@ void Core::SuspicionTick(int64_t now) {
   for (const PublicKey& id : expired) {
     Member& m = members_.at(id);
     const uint64_t inc = m.state_incarnation;
+    // Only a node that suspected it itself announces the failure. The others hold the same
+    // (gossiped) suspicion and time out alike; if each announced too, one failure would cost
+    // about one flood per node, N^2 messages and signature checks.
+    const bool announce = m.confirmations.count(self_.id()) > 0;
     SetState(now, m, MemberState::kDead, inc);
-    Publish(now, GossipKind::kDead, EncodeClaim(Claim{id, inc}));
+    if (announce) Publish(now, GossipKind::kDead, EncodeClaim(Claim{id, inc}));
   }
 }
 
@@ -181,6 +185,8 @@ void Core::ReapTick(int64_t now) {
 void Core::ProbeTick(int64_t now) {
   if (now >= next_probe_round_ && !leaving_) {
     next_probe_round_ = now + config_.probe_interval.count();
+    constexpr uint64_t kUnlinkedProbeEvery = 5;
+    const bool unlinked_round = ++probe_rounds_ % kUnlinkedProbeEvery == 0;
     // Round-robin over a shuffled member list, reshuffled each pass (SWIM's probe order).
     for (size_t tries = 0; tries <= members_.size(); ++tries) {
       if (probe_cursor_ >= probe_order_.size()) {
@@ -198,11 +204,11 @@ void Core::ProbeTick(int64_t now) {
           m->second.state == MemberState::kLeft) {
         continue;
       }
-      // Neighbours watch each other: the periodic probe goes over an existing link. A probe
-      // of a member without one would cost a dial and a handshake per round, and under load
-      // that alone outlasts the probe timeout (false suspicions). Members without a link to
-      // this node are watched by their own neighbours, whose findings arrive by gossip.
-      if (LinkTo(target) == nullptr) continue;
+      // Neighbours watch each other: most rounds probe over an existing link. A member
+      // without a link costs a dial and a handshake, so it is probed only one round in
+      // kUnlinkedProbeEvery; that still finds members whose neighbours all failed with them,
+      // and members on the far side of a partition.
+      if (!unlinked_round && LinkTo(target) == nullptr) continue;
       const bool busy = std::any_of(probes_.begin(), probes_.end(), [&](auto& p) {
         return p.second.target == target && p.second.relay_link == 0;
       });
@@ -345,11 +351,19 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
         members_.find(record.id()) == members_.end()) {
       continue;
     }
+    auto known = members_.find(record.id());
+    const bool was_alive = known != members_.end() && known->second.state == MemberState::kAlive;
     ApplyRecord(now, record, /*verified=*/false);
     // Push-pull reports states second hand: treat a reported failure as a suspicion, which
-    // the member can still refute (as memberlist does).
+    // the member can still refute (as memberlist does), and pass it on like memberlist: the
+    // member refutes only what reaches it, or this node alone would fail it at the timeout.
     if (e.state == MemberState::kSuspect || e.state == MemberState::kDead) {
-      ApplyClaim(now, MemberState::kSuspect, Claim{record.id(), e.state_incarnation}, from);
+      const Claim claim{record.id(), e.state_incarnation};
+      ApplyClaim(now, MemberState::kSuspect, claim, from);
+      known = members_.find(record.id());
+      if (was_alive && known != members_.end() && known->second.state == MemberState::kSuspect) {
+        Publish(now, GossipKind::kSuspect, EncodeClaim(claim));
+      }
     }
   }
   host_->PeerAddresses(from, sync.entries.size(), 0);

@@ -1,0 +1,239 @@
+// SimNetwork: a deterministic discrete-event simulator that drives one mesh::core::Core per
+// node through a simulated Host. A virtual clock (ms) and a single event queue ordered by
+// (time, insertion sequence) make every run exactly repeatable for a seed; nothing sleeps.
+// Links behave like TCP (FIFO per direction, latency + jitter, loss as retransmit delay);
+// nodes can crash, pause, restart and be partitioned. Each node's deliveries, member
+// callbacks, replies and sequence reservations are recorded for the tests. Not thread-safe.
+#ifndef MESHVAULT_TESTS_SIM_SIM_NETWORK_H_
+#define MESHVAULT_TESTS_SIM_SIM_NETWORK_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "core/core.h"
+#include "mesh/config.h"
+#include "mesh/identity.h"
+#include "mesh/member.h"
+#include "mesh/status.h"
+
+namespace mesh::sim {
+
+struct SimOptions {
+  uint64_t seed = 1;
+  // Timers and limits for every node; key, certificate, CA and addresses are filled in.
+  Config config = Config::FastTimings();
+  int64_t latency_ms = 2;  // one way
+  int64_t jitter_ms = 3;   // uniform extra delay in [0, jitter_ms] per message
+  // Per message: probability of a lost segment, delivered late by retransmit_ms (repeatable).
+  double loss = 0;
+  int64_t retransmit_ms = 200;
+  int64_t check_interval_ms = 5;  // how often RunUntil evaluates its predicate
+};
+
+// What one node's application and host saw.
+struct NodeStats {
+  // Broadcasts and direct messages delivered: (origin or peer, event, payload) -> count.
+  using Key = std::tuple<PublicKey, std::string, std::string>;
+  std::map<Key, int> broadcasts;
+  std::map<Key, int> directs;
+  uint64_t broadcasts_delivered = 0;
+  // MemberChanged callbacks, and the view they build (the last callback per member; the
+  // view restarts empty with the node, the rest is kept across runs).
+  uint64_t member_changes = 0;
+  std::map<PublicKey, MemberInfo> view;
+  std::array<size_t, 4> state_counts{};  // view members per MemberState
+  std::set<PublicKey> ever_dead;         // members this node ever marked failed
+  struct Change {
+    int64_t time;  // virtual ms
+    PublicKey id;
+    MemberState state;
+    uint64_t incarnation;
+  };
+  std::vector<Change> changes;  // every callback, in order
+  struct Reply {
+    uint64_t token;
+    Status status;
+    std::string payload;
+  };
+  std::vector<Reply> replies;
+  // Durable sequence reservations, in call order, and checks of the node's own envelopes.
+  std::vector<uint64_t> reservations;
+  uint64_t reserved = 0;        // the latest limit (survives restarts, like a store)
+  uint64_t max_seq_used = 0;    // highest own gossip sequence seen on the wire
+  uint64_t seq_unreserved = 0;  // own sequences sent at or above the reservation
+  uint64_t seq_reused = 0;      // own sequences not above the previous run's maximum
+  uint64_t reservation_not_rising = 0;
+  // Traffic sent by this node.
+  uint64_t messages_sent = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t sends_on_closed_link = 0;  // the core sent on a link it had closed
+  uint64_t dials = 0;
+  uint64_t restarts = 0;
+};
+
+class SimNetwork {
+ public:
+  static constexpr int64_t kEpochMs = 1'800'000'000'000;  // UnixMs at virtual time 0
+
+  explicit SimNetwork(SimOptions options);
+  ~SimNetwork();
+  SimNetwork(const SimNetwork&) = delete;
+  SimNetwork& operator=(const SimNetwork&) = delete;
+
+  // --- Nodes ---------------------------------------------------------------------------
+  // Creates a node (key, certificate, Core) that joins through `join` once started.
+  size_t AddNode(std::vector<std::string> join = {});
+  void Start(size_t i);
+  size_t AddAndStart(std::vector<std::string> join) {
+    const size_t i = AddNode(std::move(join));
+    Start(i);
+    return i;
+  }
+  void Leave(size_t i);  // Core::Leave; the node keeps running
+  // Stops node i for good: its pending events are dropped, the remote end of each of its
+  // links goes down one latency later (a kernel RST).
+  void Crash(size_t i);
+  // A crashed node comes back with the same key, joining through `bootstrap` (join list
+  // plus stored peers). Like mesh::Node, it takes the incarnation max(stored + 1, clock ms)
+  // and the sequence max(last reservation, clock µs); `incarnation` overrides the first (a
+  // node whose store was lost and whose clock went back).
+  void Restart(size_t i, std::vector<std::string> bootstrap,
+               std::optional<uint64_t> incarnation = std::nullopt);
+  // Node i processes nothing for `ms`; events for it wait and arrive in order afterwards.
+  void Pause(size_t i, int64_t ms);
+  // Nodes in different groups cannot reach each other (nodes not listed: group 0). Links
+  // across the cut lose their messages and go down after config.idle_timeout.
+  void Partition(const std::vector<std::vector<size_t>>& groups);
+  void Heal();
+  // Only a and b cannot reach each other (a non-transitive cut); links between them are
+  // treated like links across a partition.
+  void Block(size_t a, size_t b);
+  void Unblock(size_t a, size_t b);
+
+  // --- Application ---------------------------------------------------------------------
+  Status Broadcast(size_t i, std::string_view event, std::string_view payload);
+  Status SendDirect(size_t i, size_t to, std::string_view event, std::string_view payload);
+  // Requests are answered by the receiving node with an echo of the payload.
+  Status Request(size_t i, size_t to, std::string_view event, std::string_view payload,
+                 int64_t timeout_ms, uint64_t token);
+
+  // --- Time ----------------------------------------------------------------------------
+  int64_t now() const { return now_; }
+  void RunFor(int64_t ms) { RunTo(now_ + ms); }
+  void RunTo(int64_t t);
+  // Runs until `done` holds (checked every check_interval_ms) or `deadline`; true if held.
+  bool RunUntil(const std::function<bool()>& done, int64_t deadline);
+
+  // --- Inspection ----------------------------------------------------------------------
+  size_t size() const { return nodes_.size(); }
+  std::string Address(size_t i) const;
+  const PublicKey& Id(size_t i) const;
+  core::Core& CoreOf(size_t i);
+  const NodeStats& Stats(size_t i) const;
+  bool Running(size_t i) const;  // started and not crashed (a node that left still runs)
+  bool Crashed(size_t i) const;
+  // Node i's view of node j from its MemberChanged callbacks (empty: never heard of it);
+  // for i == j, the node's own state.
+  std::optional<MemberState> StateAt(size_t i, size_t j) const;
+  uint64_t IncarnationAt(size_t i, size_t j) const;  // from the same view; 0 if unknown
+  size_t CountAt(size_t i, MemberState state) const { return Stats(i).state_counts[Idx(state)]; }
+  uint64_t messages_sent() const { return messages_sent_; }
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t event_gossip_sent() const { return event_gossip_sent_; }  // kEvent envelopes sent
+  uint64_t messages_dropped() const { return messages_dropped_; }
+  // Messages sent, by core::MessageType.
+  uint64_t sent_of_type(core::MessageType type) const {
+    return sent_by_type_[static_cast<size_t>(type) % sent_by_type_.size()];
+  }
+  // Envelopes of a kind the nodes originated (counted when first sent).
+  uint64_t published(core::GossipKind kind) const { return published_[static_cast<size_t>(kind)]; }
+  uint64_t events_run() const { return events_run_; }
+  // Sum of a Core counter over all nodes, and of all of them.
+  uint64_t CounterSum(const std::string& name) const;
+  std::map<std::string, uint64_t> CounterTotals() const;
+
+ private:
+  class SimHost;
+  struct Node;
+  struct LinkEnd {
+    size_t node = 0;
+    uint64_t gen = 0;           // the node's generation (run) the end belongs to
+    core::LinkId peer = 0;      // the other end
+    bool closed = false;        // closed by its own node: nothing more is sent or received
+    bool down = false;          // OnLinkDown delivered (or the node crashed)
+    bool cut = false;           // crossed a partition: messages are lost until it goes down
+    int64_t last_delivery = 0;  // FIFO: the latest delivery time of a message sent here
+  };
+  struct Event {
+    int64_t time = 0;
+    uint64_t seq = 0;
+    int64_t node = -1;  // -1: a network event
+    uint64_t gen = 0;
+    std::function<void()> fn;               // network events
+    std::function<void(core::Core&)> call;  // node events
+  };
+
+  static size_t Idx(MemberState s) { return static_cast<size_t>(s); }
+  Node& N(size_t i) { return *nodes_.at(i); }
+  const Node& N(size_t i) const { return *nodes_.at(i); }
+
+  void Push(Event e);
+  void AtNet(int64_t t, std::function<void()> fn);
+  void AtNode(int64_t t, size_t i, std::function<void(core::Core&)> call);
+  void Dispatch(Event e);
+  void RunOn(size_t i, const std::function<void(core::Core&)>& call);
+  void Resume(size_t i);
+  std::unique_ptr<core::Core> MakeCore(size_t i, uint64_t incarnation, uint64_t sequence,
+                                       uint64_t reserved);
+  bool Reachable(size_t a, size_t b) const;
+  void CutUnreachableLinks();
+  int64_t DeliveryTime(LinkEnd& from);
+  void ScheduleDown(core::LinkId id, int64_t t);
+  void Connect(size_t a, uint64_t a_gen, uint64_t dial_id, size_t b, uint64_t b_gen,
+               int64_t dial_start);
+  void InspectSent(size_t i, const std::vector<uint8_t>& message);
+
+  // Host calls, made by node i's Core.
+  void HostSend(size_t i, core::LinkId link, std::vector<uint8_t> message);
+  void HostDial(size_t i, uint64_t dial_id, const std::string& address);
+  void HostClose(size_t i, core::LinkId link);
+  void HostDeliver(size_t i, const core::Delivery& d);
+  void HostMemberChanged(size_t i, const MemberInfo& m);
+  void HostReserve(size_t i, uint64_t limit);
+
+  SimOptions options_;
+  int64_t now_ = 0;
+  uint64_t next_seq_ = 0;
+  std::vector<Event> queue_;  // a min-heap on (time, seq)
+  std::mt19937_64 net_rng_;
+  std::shared_ptr<const SigningKey> ca_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::unordered_map<std::string, size_t> by_address_;
+  std::map<core::LinkId, LinkEnd> links_;  // ordered: deterministic iteration
+  core::LinkId next_link_ = 1;
+  bool partitioned_ = false;
+  std::vector<int> group_;                       // per node, while partitioned
+  std::set<std::pair<size_t, size_t>> blocked_;  // (lower, higher) index
+  uint64_t messages_sent_ = 0;
+  uint64_t bytes_sent_ = 0;
+  uint64_t event_gossip_sent_ = 0;
+  uint64_t messages_dropped_ = 0;
+  std::array<uint64_t, 4> published_{};
+  std::array<uint64_t, 16> sent_by_type_{};
+  uint64_t events_run_ = 0;
+};
+
+}  // namespace mesh::sim
+
+#endif  // MESHVAULT_TESTS_SIM_SIM_NETWORK_H_
