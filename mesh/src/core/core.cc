@@ -165,6 +165,7 @@ void Core::OnMessage(int64_t now, LinkId id, std::vector<uint8_t> message) {
     case MessageType::kDirect:
       return HandleDirect(now, link, message);
     case MessageType::kDisconnect:
+      if (message.size() != 1) return ProtocolError(link, "malformed_disconnect");
       link.closing = true;
       host_->Close(link.id);
       return;

@@ -39,7 +39,6 @@ Status MemberRecord::Decode(std::span<const uint8_t> bytes, MemberRecord* out) {
   m.signed_ms = r.I64();
   m.address = r.Str8();
   auto cert = r.Bytes16();
-  const size_t signed_len = r.position();
   r.Fixed(&m.signature);
   if (!r.done()) return Status::InvalidArgument("member record is truncated or has trailing bytes");
   if (version != kRecordVersion) {
@@ -49,10 +48,14 @@ Status MemberRecord::Decode(std::span<const uint8_t> bytes, MemberRecord* out) {
   if ((flags & ~kFlagLeft) != 0) return Status::InvalidArgument("member record has unknown flags");
   m.left = (flags & kFlagLeft) != 0;
   if (m.address.empty()) return Status::InvalidArgument("member record has an empty address");
+  for (char c : m.address) {  // host:port, [v6]:port or name:port; nothing else is dialed
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+    if (!ok) return Status::InvalidArgument("member record address has a bad character");
+  }
   if (Status s = Certificate::Decode(cert, &m.certificate); !s.ok()) {
     return Status::InvalidArgument("member record certificate: " + s.message());
   }
-  (void)signed_len;
   m.encoded.assign(bytes.begin(), bytes.end());
   *out = std::move(m);
   return Status::OK();
