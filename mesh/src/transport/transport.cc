@@ -46,9 +46,10 @@ struct Transport::Shared {
 
   Shared(net::io_context& io, net::any_io_executor ev, TransportOptions o, TransportEvents h)
       : ioc(io), events(std::move(ev)), options(std::move(o)), handlers(std::move(h)) {}
-  void Count(const std::string& name) {
-    net::post(events, [this, name] {
-      if (handlers.count) handlers.count(name);
+  // The posted handler owns a reference: it may run after the transport and the link are gone.
+  static void Count(const std::shared_ptr<Shared>& shared, const std::string& name) {
+    net::post(shared->events, [shared, name] {
+      if (shared->handlers.count) shared->handlers.count(name);
     });
   }
 };
@@ -120,7 +121,7 @@ class Session : public std::enable_shared_from_this<Session> {
     timer_.expires_after(shared_->options.handshake_timeout);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (ec || self->up_ || self->finished_) return;
-      self->shared_->Count("handshake_failures.timeout");
+      Transport::Shared::Count(self->shared_, "handshake_failures.timeout");
       self->Fail("handshake did not finish within the deadline");
     });
   }
@@ -159,7 +160,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnUpgraded(error_code ec) {
     if (ec) {
-      shared_->Count("handshake_failures.websocket");
+      Transport::Shared::Count(shared_, "handshake_failures.websocket");
       return Fail("websocket upgrade failed: " + ec.message());
     }
     const auto& o = shared_->options;
@@ -193,15 +194,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHandshakeRead(error_code ec) {
     if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
-      shared_->Count("dropped.oversized_frame");
+      Transport::Shared::Count(shared_, "dropped.oversized_frame");
     }
     if (ec) return Fail("handshake read failed: " + ec.message());
     if (!ws_.got_binary()) return Protocol("handshake_failures.text_frame", "text frame");
     std::vector<uint8_t> in = TakeBuffer();
     std::vector<uint8_t> reply;
     if (Status s = handshake_.Receive(in, &reply); !s.ok()) {
-      shared_->Count("handshake_failures." +
-                     std::string(HandshakeFailureName(handshake_.failure())));
+      Transport::Shared::Count(
+          shared_, "handshake_failures." + std::string(HandshakeFailureName(handshake_.failure())));
       return Fail("handshake refused: " + s.message());
     }
     if (!reply.empty()) return WriteHandshake(std::move(reply));
@@ -241,7 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == websocket::error::closed) return Finish("peer closed the link");
     if (ec) {
       if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
-        shared_->Count("dropped.oversized_frame");
+        Transport::Shared::Count(shared_, "dropped.oversized_frame");
       }
       return Fail("read failed: " + ec.message());
     }
@@ -267,7 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!up_ || closing_ || finished_) return;
     std::vector<std::vector<uint8_t>> frames;
     if (Status s = codec_->Seal(message, &frames); !s.ok()) {
-      shared_->Count("dropped.oversized_send");
+      Transport::Shared::Count(shared_, "dropped.oversized_send");
       return;
     }
     size_t bytes = 0;
@@ -275,7 +276,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto& o = shared_->options;
     if (queue_.size() + frames.size() > o.send_queue_messages ||
         queued_bytes_ + bytes > o.send_queue_bytes) {
-      shared_->Count("links_closed.send_queue_full");
+      Transport::Shared::Count(shared_, "links_closed.send_queue_full");
       return Fail("peer does not read: send queue full");
     }
     for (auto& f : frames) queue_.push_back(std::move(f));
@@ -315,7 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Protocol(const std::string& counter, const std::string& why) {
-    shared_->Count(counter);
+    Transport::Shared::Count(shared_, counter);
     Fail(why);
   }
 
@@ -395,10 +396,10 @@ void Accept(std::shared_ptr<Transport::Shared> shared) {
         if (!ec) {
           const auto& o = shared->options;
           if (shared->pending_handshakes >= o.max_pending_handshakes) {
-            shared->Count("refused.too_many_handshakes");
+            Transport::Shared::Count(shared, "refused.too_many_handshakes");
             socket.close();
           } else if (shared->sessions >= o.max_links) {
-            shared->Count("refused.too_many_links");
+            Transport::Shared::Count(shared, "refused.too_many_links");
             socket.close();
           } else {
             std::make_shared<Session>(shared, std::move(socket))->StartAccept();
