@@ -1,4 +1,4 @@
-// meshvault agent: run a mesh node until SIGINT or SIGTERM, then leave gracefully.
+// meshvault agent: run a vault node until SIGINT or SIGTERM, then leave gracefully.
 // meshvault members: ask a node for its member list over an authenticated client link.
 #include <signal.h>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -7,26 +7,17 @@
 #include <iostream>
 
 #include "admin_http.h"
+#include "client_args.h"
 #include "commands.h"
 #include "credentials.h"
 #include "exit_codes.h"
 #include "mesh/client.h"
 #include "mesh/node.h"
+#include "vault_node.h"
 
 namespace cli {
-namespace {
 
-struct AgentArgs {
-  std::string data_dir;
-  std::string listen = "127.0.0.1:7400";
-  std::string advertise;
-  std::vector<std::string> join;
-  std::string http;
-  CredentialPaths creds;
-  std::string log_level = "info";
-  std::string timings = "default";
-};
-
+// Mesh and vault log lines to a spdlog logger (also used by `meshvault dev`).
 mesh::LogFunction SpdlogSink(std::shared_ptr<spdlog::logger> logger) {
   return [logger](mesh::LogLevel level, const std::string& line) {
     switch (level) {
@@ -46,6 +37,19 @@ mesh::LogFunction SpdlogSink(std::shared_ptr<spdlog::logger> logger) {
   };
 }
 
+namespace {
+
+struct AgentArgs {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:7400";
+  std::string advertise;
+  std::vector<std::string> join;
+  std::string http;
+  CredentialPaths creds;
+  std::string log_level = "info";
+  std::string timings = "default";
+};
+
 int RunAgent(const AgentArgs& a) {
   const auto fail = [](std::string_view m) { return Fail("agent", m); };
   const auto level = spdlog::level::from_str(a.log_level);
@@ -60,15 +64,14 @@ int RunAgent(const AgentArgs& a) {
   auto logger =
       std::make_shared<spdlog::logger>("agent", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_level(level);
-  mesh::Config config = a.timings == "fast" ? mesh::Config::FastTimings() : mesh::Config();
-  config.key = c.key;
-  config.certificate = c.certificate;
-  config.ca_key = c.ca_key;
-  config.listen = a.listen;
-  config.advertise = a.advertise;
-  config.join = a.join;
-  config.data_dir = a.data_dir;
-  config.log = SpdlogSink(logger);
+  VaultNodeSetup setup;
+  setup.creds = c;
+  setup.data_dir = a.data_dir;
+  setup.listen = a.listen;
+  setup.advertise = a.advertise;
+  setup.join = a.join;
+  setup.fast_timings = a.timings == "fast";
+  setup.log = SpdlogSink(logger);
 
   // Signals are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
@@ -77,13 +80,13 @@ int RunAgent(const AgentArgs& a) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  std::unique_ptr<mesh::Node> node;
-  if (auto s = mesh::Node::Create(config, &node); !s.ok()) return fail(s.message());
-  if (auto s = node->Start(); !s.ok()) return fail(s.message());
+  VaultNode vault_node;
+  if (auto s = vault_node.Start(setup); !s.ok()) return fail(s.message());
+  mesh::Node* node = vault_node.node();
   AdminHttp http;
   if (!a.http.empty()) {
     std::string bound;
-    mesh::Node* n = node.get();
+    mesh::Node* n = node;
     auto handler = [n](const std::string& path) -> HttpResponse {
       if (path == "/v1/members") {
         mesh::Json members = mesh::Json::array();
@@ -97,10 +100,7 @@ int RunAgent(const AgentArgs& a) {
               R"({"errors":["not found"]})"
               "\n"};
     };
-    if (auto s = http.Start(a.http, handler, &bound); !s.ok()) {
-      node->Stop();
-      return fail(s.message());
-    }
+    if (auto s = http.Start(a.http, handler, &bound); !s.ok()) return fail(s.message());
     logger->info("http API on http://{}", bound);
   }
   const auto status = node->Status();
@@ -110,40 +110,16 @@ int RunAgent(const AgentArgs& a) {
   sigwait(&signals, &sig);
   logger->info("signal {}: leaving the mesh", sig);
   http.Stop();
-  node->Stop(mesh::Millis(1000));
+  vault_node.Stop();
   return kExitOk;
-}
-
-struct ClientArgs {
-  std::string address = "127.0.0.1:7400";
-  CredentialPaths creds;
-  std::string format = "table";
-};
-
-void AddClientOptions(CLI::App* cmd, ClientArgs* a) {
-  cmd->add_option("--address", a->address, "the node to ask (host:port)")
-      ->envname("MESHVAULT_ADDRESS");
-  cmd->add_option("--ca", a->creds.ca, "the CA certificate")->envname("MESHVAULT_CA");
-  cmd->add_option("--cert", a->creds.cert, "your client certificate")->envname("MESHVAULT_CERT");
-  cmd->add_option("--key", a->creds.key, "your private key")->envname("MESHVAULT_KEY");
-}
-
-std::string Pad(const std::string& s, size_t width) {
-  return s.size() >= width ? s + "  " : s + std::string(width - s.size() + 2, ' ');
 }
 
 int RunMembers(const ClientArgs& a) {
   const auto fail = [](std::string_view m) { return Fail("members", m); };
   if (a.format != "table" && a.format != "json") return fail("--format must be table or json");
-  Credentials c;
-  if (auto s = LoadCredentials(a.creds, mesh::Role::kClient, &c); !s.ok()) {
-    // A node certificate may ask too (operators on a node host).
-    if (LoadCredentials(a.creds, mesh::Role::kNode, &c).ok() == false) return fail(s.message());
-  }
+  // A node certificate may ask too (operators on a node host).
   mesh::ClientOptions o;
-  o.key = c.key;
-  o.certificate = c.certificate;
-  o.ca_key = c.ca_key;
+  if (auto s = LoadClientOptions(a, /*allow_node=*/true, &o); !s.ok()) return fail(s.message());
   std::unique_ptr<mesh::Client> client;
   mesh::Json reply;
   mesh::Status s = mesh::Client::Connect(a.address, o, &client);
@@ -168,15 +144,7 @@ int RunMembers(const ClientArgs& a) {
                     : m.value("linked", false) ? "yes"
                                                : "no"});
   }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (auto& r : rows) {
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) line += i + 1 < r.size() ? Pad(r[i], width[i]) : r[i];
-    std::cout << line << "\n";
-  }
+  PrintTable(rows);
   return kExitOk;
 }
 
@@ -184,7 +152,8 @@ int RunMembers(const ClientArgs& a) {
 
 void AddMeshCommands(CLI::App* app, int* exit_code) {
   auto agent_args = std::make_shared<AgentArgs>();
-  CLI::App* agent = app->add_subcommand("agent", "run a mesh node");
+  CLI::App* agent =
+      app->add_subcommand("agent", "run a vault node (a mesh node with the vault agent)");
   agent->add_option("--data-dir", agent_args->data_dir, "where the node keeps its state")
       ->required()
       ->envname("MESHVAULT_DATA_DIR");

@@ -11,6 +11,8 @@ void AddSplitCommand(CLI::App* app, int* exit_code);
 void AddCombineCommand(CLI::App* app, int* exit_code, int argc, char** argv);
 void AddCaCommands(CLI::App* app, int* exit_code);
 void AddMeshCommands(CLI::App* app, int* exit_code);
+void AddVaultCommands(CLI::App* app, int* exit_code);
+void AddDevCommand(CLI::App* app, int* exit_code);
 
 // Prints "meshvault <command>: <message>" to stderr and returns kExitUsage.
 int Fail(std::string_view command, std::string_view message);

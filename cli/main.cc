@@ -34,6 +34,8 @@ int Run(int argc, char** argv) {
   cli::AddCombineCommand(&app, &exit_code, argc, argv);
   cli::AddCaCommands(&app, &exit_code);
   cli::AddMeshCommands(&app, &exit_code);
+  cli::AddVaultCommands(&app, &exit_code);
+  cli::AddDevCommand(&app, &exit_code);
   if (argc > 1 && argv[1][0] != '-') {
     try {
       app.get_subcommand(argv[1]);

@@ -54,7 +54,8 @@ class ClientImpl final : public Client {
     transport_->Dial(1, address);
     const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout + Millis(500);
     while (link_ == 0 && failure_.empty() && std::chrono::steady_clock::now() < deadline) {
-      ioc_.run_for(Millis(20));
+      if (ioc_.stopped()) ioc_.restart();
+      ioc_.run_one_until(deadline);
     }
     if (link_ != 0) return Status::OK();
     std::string why = failure_.empty() ? "timed out" : failure_;
@@ -71,8 +72,10 @@ class ClientImpl final : public Client {
     transport_->Send(link_, core::EncodeDirect(d));
     done_ = false;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    // One handler at a time, so the reply is returned as soon as it arrives.
     while (!done_ && link_ != 0 && std::chrono::steady_clock::now() < deadline) {
-      ioc_.run_for(Millis(20));
+      if (ioc_.stopped()) ioc_.restart();
+      ioc_.run_one_until(deadline);
     }
     if (!done_) {
       return Status::Unavailable(link_ == 0 ? failure_

@@ -1,0 +1,59 @@
+// Agent: the vault on one node. It registers the vault's events on a mesh::Node (the vault
+// protocol is built only from the node's event layer), keeps this node's shares, the
+// manifests of every secret and an audit log in a ShareStore, and answers clients: it
+// forwards their puts and gets to the holders and gathers the replies. It never sees a
+// secret: shares arrive sealed to their holder and leave sealed to the reader.
+// Protocol: docs/vault.md. Thread-safe; the agent's work runs on a thread of its own, so
+// fsyncs never stall the node's I/O thread.
+#ifndef VAULT_AGENT_H_
+#define VAULT_AGENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mesh/config.h"
+#include "mesh/node.h"
+#include "mesh/status.h"
+
+namespace vault {
+
+// The mesh message limit a vault node and its clients need: a sealed share of a 1 MiB secret
+// (text-format share line, base64 in JSON) is about 1.9 MB.
+inline constexpr size_t kVaultMaxMessageBytes = size_t{4} << 20;
+inline constexpr size_t kMaxVaultSecretBytes = size_t{1} << 20;
+
+struct AgentConfig {
+  std::string data_dir;                         // holds vault.db and vault.key
+  std::shared_ptr<const mesh::SigningKey> key;  // the node's key (acks; share decryption)
+  mesh::PublicKey ca_key{};
+  mesh::Millis holder_timeout{3000};     // the entry node's wait for each holder
+  int64_t request_window_ms = 60'000;    // a get request's time must be this close to now
+  mesh::Millis sync_interval{5000};      // manifest anti-entropy with one random member
+  int64_t uncommitted_ttl_ms = 600'000;  // shares of a put that never committed are dropped
+  size_t audit_limit = 200;              // records one holder returns for `audit NAME`
+  mesh::LogFunction log;                 // empty: silent; called on the agent's thread
+};
+
+struct AgentStatus {
+  size_t secrets = 0;  // names with a live (not deleted) manifest
+  size_t tombstones = 0;
+  int64_t shares_held = 0;
+  uint64_t puts = 0, gets = 0, denied = 0;  // share stores and releases by this holder
+};
+
+class Agent {
+ public:
+  // Opens the store in config.data_dir and registers the vault events on `node`, which
+  // must outlive the agent. Call before node->Start() so no request finds it missing.
+  static mesh::Status Create(const AgentConfig& config, mesh::Node* node,
+                             std::unique_ptr<Agent>* out);
+  // Stops the agent's thread; requests still queued are answered with an error.
+  virtual ~Agent() = default;
+
+  virtual AgentStatus Status() = 0;
+};
+
+}  // namespace vault
+
+#endif  // VAULT_AGENT_H_

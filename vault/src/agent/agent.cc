@@ -1,0 +1,305 @@
+// The agent's plumbing: event registration, the manifest store rules, anti-entropy, and the
+// fan-out to holders.
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "agent/agent_state.h"
+
+namespace vault {
+namespace {
+
+class AgentImpl : public Agent {
+ public:
+  explicit AgentImpl(std::shared_ptr<agent::AgentState> state) : state_(std::move(state)) {}
+  ~AgentImpl() override { state_->Shutdown(); }
+  AgentStatus Status() override { return state_->Status(); }
+
+ private:
+  std::shared_ptr<agent::AgentState> state_;
+};
+
+}  // namespace
+
+mesh::Status Agent::Create(const AgentConfig& config, mesh::Node* node,
+                           std::unique_ptr<Agent>* out) {
+  if (!config.key || !config.key->valid()) {
+    return mesh::Status::InvalidArgument("vault agent needs the node's signing key");
+  }
+  if (config.data_dir.empty()) return mesh::Status::InvalidArgument("vault agent needs a data dir");
+  std::unique_ptr<ShareStore> store;
+  if (auto s = ShareStore::Open(config.data_dir, &store); !s.ok()) return s;
+  auto state = std::make_shared<agent::AgentState>(config, node, std::move(store));
+  state->Register();
+  *out = std::make_unique<AgentImpl>(std::move(state));
+  return mesh::Status::OK();
+}
+
+namespace agent {
+
+using protocol::Commit;
+
+AgentState::AgentState(const AgentConfig& config, mesh::Node* node,
+                       std::unique_ptr<ShareStore> store)
+    : config_(config),
+      node_(node),
+      store_(std::move(store)),
+      box_key_(protocol::BoxKey::FromSigningKey(*config.key)),
+      self_(config.key->public_key()) {}
+
+void AgentState::Register() {
+  worker_ = std::make_unique<Worker>(config_.sync_interval, [this] { Tick(); });
+  using mesh::Role;
+  On("vault.head", &AgentState::OnHead, Role::kClient);
+  On("vault.store", &AgentState::OnStore, Role::kClient);
+  On("vault.commit", &AgentState::OnCommit, Role::kClient);
+  On("vault.delete", &AgentState::OnDelete, Role::kClient);
+  On("vault.get", &AgentState::OnGet, Role::kClient);
+  On("vault.list", &AgentState::OnList, Role::kClient);
+  On("vault.audit", &AgentState::OnAudit, Role::kClient);
+  On("vault.status", &AgentState::OnStatus, Role::kClient);
+  On("vault.members", &AgentState::OnMembers, Role::kClient);
+  On("vault.share.store", &AgentState::OnShareStore, Role::kNode);
+  On("vault.share.get", &AgentState::OnShareGet, Role::kNode);
+  On("vault.share.delete", &AgentState::OnShareDelete, Role::kNode);
+  On("vault.share.audit", &AgentState::OnShareAudit, Role::kNode);
+  On("vault.manifest", &AgentState::OnManifest, Role::kNode);
+  On("vault.sync", &AgentState::OnSync, Role::kNode);
+}
+
+void AgentState::On(const std::string& event, Handler handler, mesh::Role caller) {
+  std::weak_ptr<AgentState> weak = weak_from_this();
+  node_->On(event, [weak, handler, caller, event](const mesh::Message& m, mesh::Responder r) {
+    auto self = weak.lock();
+    if (!self) return r.Error("vault agent stopped");
+    if (m.from_role != caller) {
+      return r.Error("permission denied: " + event + " is for " +
+                     std::string(mesh::RoleName(caller)) + "s");
+    }
+    const bool queued = self->worker_->Post([self, handler, m, r] { (*self.*handler)(m, r); });
+    if (!queued) r.Error("vault agent stopped");
+  });
+}
+
+void AgentState::Shutdown() {
+  if (worker_) worker_->Stop();
+}
+
+AgentStatus AgentState::Status() {
+  AgentStatus st;
+  std::vector<ManifestRow> rows;
+  if (store_->ListManifests(&rows).ok()) {
+    for (const auto& row : rows) (row.deleted ? st.tombstones : st.secrets)++;
+  }
+  store_->CountShares(&st.shares_held);
+  st.puts = puts_;
+  st.gets = gets_;
+  st.denied = denied_;
+  return st;
+}
+
+void AgentState::Log(mesh::LogLevel level, const std::string& line) const {
+  if (config_.log) config_.log(level, "vault: " + line);
+}
+
+int64_t AgentState::NowMs() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+mesh::Status AgentState::DecodeCommit(const mesh::Json& data, const char* field, Commit* out) {
+  std::vector<uint8_t> bytes;
+  if (auto s = protocol::Base64Field(data, field, protocol::kMaxCommitBytes, &bytes); !s.ok()) {
+    return s;
+  }
+  if (auto s = Commit::Decode(bytes, out); !s.ok()) return s;
+  return out->Verify(config_.ca_key);
+}
+
+mesh::Status AgentState::Head(const std::string& name, Commit* out) {
+  ManifestRow row;
+  if (auto s = store_->GetManifest(name, &row); !s.ok()) return s;
+  // Rows were verified before they were stored; decode only.
+  return Commit::Decode(row.encoded, out);
+}
+
+mesh::Status AgentState::ApplyCommit(const Commit& commit, bool* applied) {
+  *applied = false;
+  const auto& m = commit.manifest;
+  Commit head;
+  if (Head(m.name, &head).ok()) {
+    if (head.manifest.version >= m.version) return mesh::Status::OK();
+    if (head.manifest.owner.name != m.owner.name) {
+      return mesh::Status::PermissionDenied("\"" + m.name + "\" belongs to " +
+                                            head.manifest.owner.name);
+    }
+  }
+  ManifestRow row{m.name, m.version, m.deleted, commit.Encode()};
+  if (auto s = store_->PutManifest(row, applied); !s.ok() || !*applied) return s;
+  int removed = 0;
+  if (m.deleted) {
+    store_->DeleteShares(m.name, UINT64_MAX, &removed);
+    if (removed > 0) Audit(m.name, m.version, "delete", m.owner, "granted");
+  } else {
+    if (m.HolderIndex(self_) >= 0) {
+      if (auto s = store_->CommitShare(m.name, m.version); !s.ok()) {
+        Log(mesh::LogLevel::kWarn,
+            "holder of " + m.name + " v" + std::to_string(m.version) + " but " + s.message());
+      }
+    }
+    store_->DeleteShares(m.name, m.version, &removed);
+  }
+  Log(mesh::LogLevel::kInfo,
+      (m.deleted ? "deleted " : "committed ") + m.name + " v" + std::to_string(m.version) +
+          (removed ? ", wiped " + std::to_string(removed) + " old share(s)" : ""));
+  return mesh::Status::OK();
+}
+
+std::string AgentState::MemberName(const mesh::PublicKey& id) const {
+  for (const auto& m : node_->Members()) {
+    if (m.id == id) return m.name;
+  }
+  return mesh::ShortId(id);
+}
+
+void AgentState::Audit(const std::string& name, uint64_t version, const std::string& action,
+                       const mesh::Certificate& client, const std::string& outcome) {
+  AuditRecord rec{NowMs(), name, version, action, client.name, protocol::Hex(client.subject),
+                  outcome};
+  if (auto s = store_->AppendAudit(rec); !s.ok()) {
+    Log(mesh::LogLevel::kError, "audit write failed: " + s.message());
+  }
+}
+
+void AgentState::AskHolders(const std::vector<mesh::PublicKey>& holders, const std::string& event,
+                            const mesh::Json& data,
+                            std::function<void(std::vector<HolderResult>)> done) {
+  struct Pending {
+    std::vector<HolderResult> results;
+    size_t remaining = 0;
+    std::function<void(std::vector<HolderResult>)> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->results.resize(holders.size());
+  pending->remaining = holders.size();
+  pending->done = std::move(done);
+  const auto members = node_->Members();
+  auto self = shared_from_this();
+  auto finish = [self, pending](size_t i, const mesh::Status& s, const mesh::Json& reply) {
+    pending->results[i].status = s;
+    pending->results[i].reply = reply;
+    if (--pending->remaining == 0) pending->done(std::move(pending->results));
+  };
+  for (size_t i = 0; i < holders.size(); ++i) {
+    auto& result = pending->results[i];
+    result.id = holders[i];
+    result.name = mesh::ShortId(result.id);
+    auto member = std::find_if(members.begin(), members.end(),
+                               [&](const mesh::MemberInfo& m) { return m.id == result.id; });
+    if (member != members.end()) result.name = member->name;
+    if (member == members.end() || member->state == mesh::MemberState::kDead ||
+        member->state == mesh::MemberState::kLeft) {
+      const std::string why =
+          member == members.end() ? "not a member" : std::string(MemberStateName(member->state));
+      worker_->Post([finish, i, why] {
+        finish(i, mesh::Status::Unavailable("unreachable (" + why + ")"), nullptr);
+      });
+      continue;
+    }
+    node_->Request(result.id, event, data, config_.holder_timeout,
+                   [self, finish, i](const mesh::Status& s, const mesh::Json& reply) {
+                     self->worker_->Post([finish, i, s, reply] { finish(i, s, reply); });
+                   });
+  }
+  if (holders.empty()) worker_->Post([pending] { pending->done({}); });
+}
+
+void AgentState::OnManifest(const mesh::Message& m, const mesh::Responder&) {
+  Commit commit;
+  if (auto s = DecodeCommit(m.data, "commit", &commit); !s.ok()) {
+    Log(mesh::LogLevel::kWarn, "dropped a gossiped manifest: " + s.message());
+    return;
+  }
+  bool applied = false;
+  if (auto s = ApplyCommit(commit, &applied); !s.ok()) {
+    Log(mesh::LogLevel::kWarn, "refused a gossiped manifest: " + s.message());
+  }
+}
+
+protocol::Digest AgentState::ManifestDigest() {
+  std::vector<ManifestRow> rows;
+  store_->ListManifests(&rows);
+  std::vector<uint8_t> list;
+  protocol::ByteWriter w(&list);
+  for (const auto& row : rows) {
+    w.Str8(row.name);
+    w.U64(row.version);
+  }
+  return protocol::Hash("meshvault manifest digest v1", list);
+}
+
+void AgentState::OnSync(const mesh::Message& m, const mesh::Responder& r) {
+  std::vector<uint8_t> theirs;
+  if (auto s = protocol::Base64Field(m.data, "digest", 32, &theirs); !s.ok()) {
+    return r.Error(s.message());
+  }
+  const auto mine = ManifestDigest();
+  if (std::equal(mine.begin(), mine.end(), theirs.begin(), theirs.end())) {
+    return r.Reply({{"same", true}});
+  }
+  std::vector<ManifestRow> rows;
+  if (auto s = store_->ListManifests(&rows); !s.ok()) return r.Error(s.message());
+  mesh::Json commits = mesh::Json::array();
+  size_t bytes = 0;
+  for (const auto& row : rows) {
+    bytes += row.encoded.size() * 4 / 3 + 8;
+    if (bytes > kVaultMaxMessageBytes / 2) break;  // the rest comes with later rounds
+    commits.push_back(protocol::ToBase64(row.encoded));
+  }
+  r.Reply({{"same", false}, {"commits", commits}});
+}
+
+void AgentState::SyncWithPeer() {
+  std::vector<mesh::PublicKey> peers;
+  for (const auto& m : node_->Members()) {
+    if (!m.self && m.state == mesh::MemberState::kAlive) peers.push_back(m.id);
+  }
+  if (peers.empty()) return;
+  const auto peer = peers[randombytes_uniform(static_cast<uint32_t>(peers.size()))];
+  const auto digest = ManifestDigest();
+  auto self = shared_from_this();
+  node_->Request(peer, "vault.sync", {{"digest", protocol::ToBase64(digest)}},
+                 config_.holder_timeout, [self](const mesh::Status& s, const mesh::Json& reply) {
+                   if (!s.ok() || !reply.is_object()) return;
+                   self->worker_->Post([self, reply] {
+                     self->syncs_ok_++;
+                     if (!reply.contains("commits")) return;
+                     const auto& commits = reply["commits"];
+                     if (!commits.is_array()) return;
+                     for (const auto& c : commits) {
+                       Commit commit;
+                       if (!c.is_string()) continue;
+                       if (!self->DecodeCommit(mesh::Json{{"commit", c}}, "commit", &commit).ok())
+                         continue;
+                       bool applied = false;
+                       self->ApplyCommit(commit, &applied);
+                     }
+                   });
+                 });
+}
+
+void AgentState::Tick() {
+  // A share can be uncommitted only because this node has not yet learnt its manifest; so
+  // prune only once anti-entropy has run since start.
+  int removed = 0;
+  if (syncs_ok_ >= 2) store_->PruneUncommitted(NowMs() - config_.uncommitted_ttl_ms, &removed);
+  if (removed > 0)
+    Log(mesh::LogLevel::kInfo,
+        "dropped " + std::to_string(removed) + " share(s) of puts that never committed");
+  SyncWithPeer();
+}
+
+}  // namespace agent
+}  // namespace vault

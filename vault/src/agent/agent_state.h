@@ -1,0 +1,96 @@
+// The vault agent's state and handlers. Every handler runs on the worker thread; the node's
+// I/O thread only queues work (see Register). Entry-node handlers serve clients and fan out
+// to holders; holder handlers keep this node's shares. Protocol: docs/vault.md.
+#ifndef VAULT_AGENT_AGENT_STATE_H_
+#define VAULT_AGENT_AGENT_STATE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "agent/worker.h"
+#include "protocol/manifest.h"
+#include "protocol/sealed_share.h"
+#include "vault/agent.h"
+#include "vault/share_store.h"
+
+namespace vault::agent {
+
+class AgentState : public std::enable_shared_from_this<AgentState> {
+ public:
+  AgentState(const AgentConfig& config, mesh::Node* node, std::unique_ptr<ShareStore> store);
+
+  // Registers the vault events on the node and starts the worker.
+  void Register();
+  void Shutdown();
+  AgentStatus Status();
+
+ private:
+  using Handler = void (AgentState::*)(const mesh::Message&, const mesh::Responder&);
+  void On(const std::string& event, Handler handler, mesh::Role caller);
+  void Log(mesh::LogLevel level, const std::string& line) const;
+  int64_t NowMs() const;
+
+  // Shared steps.
+  // Stores a verified commit or tombstone when newer; holders commit their share or delete
+  // shares it replaces. *applied says whether it was newer.
+  mesh::Status ApplyCommit(const protocol::Commit& commit, bool* applied);
+  mesh::Status DecodeCommit(const mesh::Json& data, const char* field, protocol::Commit* out);
+  // Decodes and verifies a manifest the caller (a client link) must own.
+  mesh::Status DecodeOwnManifest(const mesh::Message& m, const char* field,
+                                 protocol::Manifest* out);
+  // The request may write (name, version): no other owner holds the name and the version is
+  // newer than the head.
+  mesh::Status CheckWritable(const protocol::Manifest& manifest);
+  // The stored head for `name`; NotFound when none.
+  mesh::Status Head(const std::string& name, protocol::Commit* out);
+  std::string MemberName(const mesh::PublicKey& id) const;
+  void Tick();
+
+  // Client-facing (entry node): agent_client.cc, agent_put.cc, agent_get.cc.
+  void OnHead(const mesh::Message& m, const mesh::Responder& r);
+  void OnStore(const mesh::Message& m, const mesh::Responder& r);
+  void OnCommit(const mesh::Message& m, const mesh::Responder& r);
+  void OnDelete(const mesh::Message& m, const mesh::Responder& r);
+  void OnGet(const mesh::Message& m, const mesh::Responder& r);
+  void OnList(const mesh::Message& m, const mesh::Responder& r);
+  void OnAudit(const mesh::Message& m, const mesh::Responder& r);
+  void OnStatus(const mesh::Message& m, const mesh::Responder& r);
+  void OnMembers(const mesh::Message& m, const mesh::Responder& r);
+
+  // Node-facing (holders and anti-entropy).
+  void OnShareStore(const mesh::Message& m, const mesh::Responder& r);
+  void OnShareGet(const mesh::Message& m, const mesh::Responder& r);
+  void OnShareDelete(const mesh::Message& m, const mesh::Responder& r);
+  void OnShareAudit(const mesh::Message& m, const mesh::Responder& r);
+  void OnManifest(const mesh::Message& m, const mesh::Responder& r);
+  void OnSync(const mesh::Message& m, const mesh::Responder& r);
+  void SyncWithPeer();
+  protocol::Digest ManifestDigest();
+
+  // Asks every holder in `holders` for `event` in parallel (those known to have failed are
+  // answered at once) and calls `done` on the worker with one result per holder.
+  struct HolderResult {
+    mesh::PublicKey id{};
+    std::string name;
+    mesh::Status status;
+    mesh::Json reply;
+  };
+  void AskHolders(const std::vector<mesh::PublicKey>& holders, const std::string& event,
+                  const mesh::Json& data, std::function<void(std::vector<HolderResult>)> done);
+  void Audit(const std::string& name, uint64_t version, const std::string& action,
+             const mesh::Certificate& client, const std::string& outcome);
+
+  const AgentConfig config_;
+  mesh::Node* const node_;
+  const std::unique_ptr<ShareStore> store_;
+  const protocol::BoxKey box_key_;
+  const mesh::PublicKey self_;
+  std::unique_ptr<Worker> worker_;
+  std::atomic<uint64_t> puts_{0}, gets_{0}, denied_{0};
+  int syncs_ok_ = 0;  // anti-entropy rounds that completed since start (worker thread)
+};
+
+}  // namespace vault::agent
+
+#endif  // VAULT_AGENT_AGENT_STATE_H_

@@ -1,0 +1,123 @@
+// get: a signed request with a one-time key; the shares come back sealed to that key, each
+// is checked against the dealer's signature, and any t good ones recombine the secret here.
+#include <sodium.h>
+
+#include <chrono>
+
+#include "client/client_impl.h"
+#include "protocol/get_request.h"
+#include "vault/agent.h"
+#include "vault/shares.h"
+
+namespace vault::client {
+
+using protocol::Commit;
+
+namespace {
+
+std::string JoinProblems(const std::vector<std::string>& problems) {
+  std::string out;
+  for (const auto& p : problems) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+}  // namespace
+
+mesh::Status ClientImpl::Get(const std::string& name, const GetOptions& options,
+                             mesh::SecureBuffer* secret, GetResult* result) {
+  if (auto s = protocol::CheckSecretName(name); !s.ok()) return s;
+  const auto reply_key = protocol::BoxKey::Generate();
+  protocol::GetRequest request;
+  request.name = name;
+  request.version = options.version;
+  randombytes_buf(request.nonce.data(), request.nonce.size());
+  request.reply_key = reply_key.public_key();
+  request.time_ms = NowMs();
+  request.client = options_.certificate;
+  request.Sign(*options_.key);
+  mesh::Json reply;
+  if (auto s = Call("vault.get", {{"request", protocol::ToBase64(request.Encode())}}, &reply);
+      !s.ok()) {
+    return s;
+  }
+
+  // The manifest comes from the entry node: check it and every holder's acknowledgement.
+  std::vector<uint8_t> bytes;
+  Commit commit;
+  if (auto s = protocol::Base64Field(reply, "commit", protocol::kMaxCommitBytes, &bytes); !s.ok()) {
+    return mesh::Status::Corruption("get reply: " + s.message());
+  }
+  if (auto s = Commit::Decode(bytes, &commit); !s.ok()) return s;
+  if (auto s = commit.Verify(options_.ca_key); !s.ok()) return s;
+  const auto& manifest = commit.manifest;
+  if (manifest.name != name || manifest.deleted ||
+      (options.version != 0 && manifest.version != options.version)) {
+    return mesh::Status::Corruption("get reply: the manifest is for another secret or version");
+  }
+
+  std::vector<std::string> problems;
+  std::vector<protocol::DealerShare> good;
+  std::vector<std::string> good_names;
+  bool denied = false;
+  const auto results = reply.value("results", mesh::Json::array());
+  for (const auto& r : results) {
+    const std::string holder = r.value("name", "?");
+    if (r.contains("error")) {
+      const std::string error = r.value("error", "");
+      denied = denied || error.find("permission denied") != std::string::npos;
+      problems.push_back(holder + ": " + error);
+      continue;
+    }
+    std::vector<uint8_t> sealed;
+    protocol::DealerShare share;
+    auto s = protocol::Base64Field(r, "share", protocol::kMaxSealedShareBytes, &sealed);
+    if (s.ok()) s = protocol::DealerShare::Open(sealed, reply_key, &share);
+    if (s.ok()) {
+      const int index = manifest.HolderIndex(share.holder);
+      if (share.name != name || share.version != manifest.version || index < 0 ||
+          share.index != index || protocol::Hex(share.holder) != r.value("holder", "")) {
+        s = mesh::Status::Corruption("the share is for another secret, version or holder");
+      } else if (!share.VerifySignature(manifest.owner.subject)) {
+        s = mesh::Status::Corruption("the dealer signature does not verify");
+      }
+    }
+    if (!s.ok()) {
+      problems.push_back(holder + ": bad share (" + s.message() + ")");
+      continue;
+    }
+    good.push_back(std::move(share));
+    good_names.push_back(holder);
+  }
+
+  result->version = manifest.version;
+  result->threshold = manifest.threshold;
+  result->problems = problems;
+  result->used.clear();
+  if (good.size() < static_cast<size_t>(manifest.threshold)) {
+    const std::string why = "get of \"" + name + "\" failed: " + std::to_string(good.size()) +
+                            " valid share(s) of the " + std::to_string(manifest.threshold) +
+                            " needed (" + JoinProblems(problems) + ")";
+    return denied ? mesh::Status::PermissionDenied(why) : mesh::Status::Unavailable(why);
+  }
+  std::vector<ShareInput> inputs;
+  for (size_t i = 0; i < good.size(); ++i) {
+    inputs.push_back({good_names[i], good[i].payload.view()});
+  }
+  CombineOptions combine;
+  combine.format = ShareFormat::kText;
+  combine.max_secret_bytes = kMaxVaultSecretBytes;
+  CombineReport report;
+  if (auto s = CombineShares(inputs, combine, secret, &report); !s.ok()) {
+    return mesh::Status::Corruption("get of \"" + name + "\": the shares do not recombine (" +
+                                    s.message() + ")");
+  }
+  for (const auto& w : report.warnings) result->problems.push_back(w);
+  for (const auto& n : good_names) {
+    bool warned = false;
+    for (const auto& w : report.warnings) warned = warned || w.rfind(n, 0) == 0;
+    if (!warned) result->used.push_back(n);
+  }
+  return mesh::Status::OK();
+}
+
+}  // namespace vault::client

@@ -1,0 +1,39 @@
+// VaultClient over a mesh::Client link: client.cc (put, delete, list, audit, status) and
+// client_get.cc (get).
+#ifndef VAULT_CLIENT_CLIENT_IMPL_H_
+#define VAULT_CLIENT_CLIENT_IMPL_H_
+
+#include "protocol/manifest.h"
+#include "vault/client.h"
+
+namespace vault::client {
+
+class ClientImpl : public VaultClient {
+ public:
+  ClientImpl(mesh::ClientOptions options, std::unique_ptr<mesh::Client> link)
+      : options_(std::move(options)), link_(std::move(link)) {}
+
+  mesh::Status Put(const std::string& name, std::span<const uint8_t> secret,
+                   const PutOptions& options, PutResult* result) override;
+  mesh::Status Get(const std::string& name, const GetOptions& options, mesh::SecureBuffer* secret,
+                   GetResult* result) override;
+  mesh::Status Delete(const std::string& name, DeleteResult* result) override;
+  mesh::Status List(mesh::Json* out) override;
+  mesh::Status Audit(const std::string& name, mesh::Json* out) override;
+  mesh::Status NodeStatus(mesh::Json* out) override;
+
+ private:
+  // One request to the entry node; error replies that deny permission become
+  // PermissionDenied, other failures Unavailable.
+  mesh::Status Call(const std::string& event, const mesh::Json& data, mesh::Json* reply);
+  // The current version of `name` (0 when none) and its owner.
+  mesh::Status Head(const std::string& name, uint64_t* version, bool* deleted, std::string* owner);
+  int64_t NowMs() const;
+
+  const mesh::ClientOptions options_;
+  std::unique_ptr<mesh::Client> link_;
+};
+
+}  // namespace vault::client
+
+#endif  // VAULT_CLIENT_CLIENT_IMPL_H_
