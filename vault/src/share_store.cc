@@ -327,7 +327,11 @@ class SqliteShareStore final : public ShareStore {
     return Status::OK();
   }
 
-  Status RecordNonce(const RequestNonce& nonce, int64_t now_ms, int64_t prune_before_ms) override {
+  Status RecordNonce(const RequestNonce& nonce, int64_t now_ms, int64_t prune_before_ms,
+                     const AuditRecord* audit) override {
+    if (audit != nullptr) {
+      if (Status s = CheckAudit(*audit); !s.ok()) return s;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     Status s = db_->Exec("BEGIN IMMEDIATE", "cannot start recording a request nonce");
     if (!s.ok()) return s;
@@ -347,26 +351,16 @@ class SqliteShareStore final : public ShareStore {
       ScopedReset reset(stmt);
       s = Run(stmt, BindAll(stmt, prune_before_ms), "cannot prune request nonces");
     }
+    if (s.ok() && audit != nullptr) s = InsertAudit(*audit);
     if (s.ok()) s = db_->Exec("COMMIT", "cannot commit a request nonce");
     if (!s.ok()) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
   }
 
   Status AppendAudit(const AuditRecord& r) override {
-    Status s = CheckNameAndVersion(r.name, r.version);
-    if (s.ok()) s = CheckField(r.action, "action", kMaxActionBytes, true);
-    if (s.ok()) s = CheckField(r.client, "client", kMaxClientBytes, false);
-    if (s.ok()) s = CheckField(r.client_id, "client id", kMaxClientIdBytes, false);
-    if (s.ok()) s = CheckField(r.outcome, "outcome", kMaxOutcomeBytes, true);
-    if (!s.ok()) return s;
+    if (Status s = CheckAudit(r); !s.ok()) return s;
     std::lock_guard<std::mutex> lock(mu_);
-    sqlite3_stmt* stmt = stmts_[kAppendAudit];
-    ScopedReset reset(stmt);
-    return Run(stmt,
-               BindAll(stmt, r.time_ms, std::string_view(r.name), static_cast<int64_t>(r.version),
-                       std::string_view(r.action), std::string_view(r.client),
-                       std::string_view(r.client_id), std::string_view(r.outcome)),
-               "cannot append to the audit log for " + r.name);
+    return InsertAudit(r);
   }
 
   Status ListAudit(const std::string& name, size_t limit, std::vector<AuditRecord>* out) override {
@@ -399,6 +393,26 @@ class SqliteShareStore final : public ShareStore {
   }
 
  private:
+  static Status CheckAudit(const AuditRecord& r) {
+    Status s = CheckNameAndVersion(r.name, r.version);
+    if (s.ok()) s = CheckField(r.action, "action", kMaxActionBytes, true);
+    if (s.ok()) s = CheckField(r.client, "client", kMaxClientBytes, false);
+    if (s.ok()) s = CheckField(r.client_id, "client id", kMaxClientIdBytes, false);
+    if (s.ok()) s = CheckField(r.outcome, "outcome", kMaxOutcomeBytes, true);
+    return s;
+  }
+
+  // Appends one audit record; the caller holds mu_.
+  Status InsertAudit(const AuditRecord& r) {
+    sqlite3_stmt* stmt = stmts_[kAppendAudit];
+    ScopedReset reset(stmt);
+    return Run(stmt,
+               BindAll(stmt, r.time_ms, std::string_view(r.name), static_cast<int64_t>(r.version),
+                       std::string_view(r.action), std::string_view(r.client),
+                       std::string_view(r.client_id), std::string_view(r.outcome)),
+               "cannot append to the audit log for " + r.name);
+  }
+
   // Steps a statement that returns no rows, after binding gave `rc`; `*changed` = rows changed.
   Status Run(sqlite3_stmt* stmt, int rc, std::string_view what, int* changed = nullptr) {
     if (rc == SQLITE_OK) rc = sqlite3_step(stmt);

@@ -127,6 +127,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Configure() {
+    // Small messages (probes, requests, replies) must not wait for Nagle's algorithm.
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     websocket::stream_base::timeout t;
     t.handshake_timeout = shared_->options.handshake_timeout;
     t.idle_timeout = shared_->options.idle_timeout;

@@ -83,9 +83,10 @@ class ShareStore {
   virtual mesh::Status ListManifests(std::vector<ManifestRow>* out) = 0;            // by name
 
   // Records a get request's nonce; PermissionDenied("replayed request") when it was already
-  // recorded. Nonces older than `prune_before_ms` are dropped in the same transaction.
+  // recorded. Nonces older than `prune_before_ms` are dropped, and `audit` (when not null) is
+  // appended, in the same transaction: one fsync for a release and its audit record.
   virtual mesh::Status RecordNonce(const RequestNonce& nonce, int64_t now_ms,
-                                   int64_t prune_before_ms) = 0;
+                                   int64_t prune_before_ms, const AuditRecord* audit = nullptr) = 0;
   virtual mesh::Status AppendAudit(const AuditRecord& record) = 0;
   // The newest `limit` records for `name`, oldest first.
   virtual mesh::Status ListAudit(const std::string& name, size_t limit,

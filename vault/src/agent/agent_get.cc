@@ -86,15 +86,12 @@ void AgentState::OnShareGet(const mesh::Message& m, const mesh::Responder& r) {
     Audit(manifest.name, manifest.version, "get", request.client, "denied: " + why);
     r.Error("permission denied: " + why);
   };
-  if (auto s = request.Verify(config_.ca_key, now, config_.request_window_ms); !s.ok()) {
+  if (auto s = request.Verify(config_.ca_key, now, config_.request_window_ms, &client_certs_);
+      !s.ok()) {
     return deny(s.message());
   }
   if (!manifest.MayRead(request.client.name)) {
     return deny(request.client.name + " is not the owner or a reader of \"" + manifest.name + "\"");
-  }
-  if (auto s = store_->RecordNonce(request.nonce, now, now - 2 * config_.request_window_ms);
-      !s.ok()) {
-    return deny(s.message());
   }
   if (!known) {
     bool applied = false;
@@ -110,6 +107,17 @@ void AgentState::OnShareGet(const mesh::Message& m, const mesh::Responder& r) {
                        ? "this holder's stored share failed authentication"
                        : "this holder could not read its share (see its log)");
   }
+  // The nonce and the release's audit record are durable together before the share leaves.
+  const AuditRecord granted{now,      manifest.name,       manifest.version,
+                            "get",    request.client.name, protocol::Hex(request.client.subject),
+                            "granted"};
+  if (auto s =
+          store_->RecordNonce(request.nonce, now, now - 2 * config_.request_window_ms, &granted);
+      !s.ok()) {
+    if (s.code() == mesh::Status::Code::kPermissionDenied) return deny(s.message());
+    Log(mesh::LogLevel::kError, "get " + manifest.name + ": " + s.message());
+    return r.Error("this holder could not write its audit log (see its log)");
+  }
   protocol::DealerShare share;
   share.name = manifest.name;
   share.version = manifest.version;
@@ -121,7 +129,6 @@ void AgentState::OnShareGet(const mesh::Message& m, const mesh::Responder& r) {
   }
   std::copy(stored.dealer_signature.begin(), stored.dealer_signature.end(),
             share.signature.begin());
-  Audit(manifest.name, manifest.version, "get", request.client, "granted");
   gets_++;
   r.Reply({{"share", protocol::ToBase64(share.SealTo(request.reply_key))}});
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "agent/worker.h"
+#include "protocol/certificate_cache.h"
 #include "protocol/manifest.h"
 #include "protocol/sealed_share.h"
 #include "vault/agent.h"
@@ -88,7 +89,9 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   const mesh::PublicKey self_;
   std::unique_ptr<Worker> worker_;
   std::atomic<uint64_t> puts_{0}, gets_{0}, denied_{0};
-  int syncs_ok_ = 0;  // anti-entropy rounds that completed since start (worker thread)
+  int syncs_ok_ = 0;
+  protocol::CertificateCache client_certs_;  // worker thread only  // anti-entropy rounds that
+                                             // completed since start (worker thread)
 };
 
 }  // namespace vault::agent

@@ -48,66 +48,95 @@ mesh::Status ClientImpl::Get(const std::string& name, const GetOptions& options,
     return mesh::Status::Corruption("get reply: " + s.message());
   }
   if (auto s = Commit::Decode(bytes, &commit); !s.ok()) return s;
-  if (auto s = commit.Verify(options_.ca_key); !s.ok()) return s;
+  const auto commit_id = protocol::Hash("meshvault commit cache v1", bytes);
+  if (verified_commits_.count(commit_id) == 0) {
+    if (auto s = commit.Verify(options_.ca_key); !s.ok()) return s;
+    if (verified_commits_.size() >= 256) verified_commits_.clear();
+    verified_commits_.insert(commit_id);
+  }
   const auto& manifest = commit.manifest;
   if (manifest.name != name || manifest.deleted ||
       (options.version != 0 && manifest.version != options.version)) {
     return mesh::Status::Corruption("get reply: the manifest is for another secret or version");
   }
 
+  // Shares are opened and checked in order until t are good; the rest only if those t do
+  // not recombine (which only a dishonest dealer could cause).
   std::vector<std::string> problems;
   std::vector<protocol::DealerShare> good;
   std::vector<std::string> good_names;
   bool denied = false;
   const auto results = reply.value("results", mesh::Json::array());
-  for (const auto& r : results) {
-    const std::string holder = r.value("name", "?");
-    if (r.contains("error")) {
-      const std::string error = r.value("error", "");
-      denied = denied || error.find("permission denied") != std::string::npos;
-      problems.push_back(holder + ": " + error);
-      continue;
+  size_t next = 0;
+  const auto take = [&](size_t want) {
+    for (; next < results.size() && good.size() < want; ++next) {
+      const auto& r = results[next];
+      const std::string holder = r.value("name", "?");
+      if (r.contains("error")) {
+        const std::string error = r.value("error", "");
+        denied = denied || error.find("permission denied") != std::string::npos;
+        problems.push_back(holder + ": " + error);
+        continue;
+      }
+      std::vector<uint8_t> sealed;
+      protocol::DealerShare share;
+      auto s = protocol::Base64Field(r, "share", protocol::kMaxSealedShareBytes, &sealed);
+      if (s.ok()) s = protocol::DealerShare::Open(sealed, reply_key, &share);
+      if (s.ok()) {
+        const int index = manifest.HolderIndex(share.holder);
+        if (share.name != name || share.version != manifest.version || index < 0 ||
+            share.index != index || protocol::Hex(share.holder) != r.value("holder", "")) {
+          s = mesh::Status::Corruption("the share is for another secret, version or holder");
+        } else if (!share.VerifySignature(manifest.owner.subject)) {
+          s = mesh::Status::Corruption("the dealer signature does not verify");
+        }
+      }
+      if (!s.ok()) {
+        problems.push_back(holder + ": bad share (" + s.message() + ")");
+        continue;
+      }
+      good.push_back(std::move(share));
+      good_names.push_back(holder);
     }
-    std::vector<uint8_t> sealed;
-    protocol::DealerShare share;
-    auto s = protocol::Base64Field(r, "share", protocol::kMaxSealedShareBytes, &sealed);
-    if (s.ok()) s = protocol::DealerShare::Open(sealed, reply_key, &share);
-    if (s.ok()) {
-      const int index = manifest.HolderIndex(share.holder);
-      if (share.name != name || share.version != manifest.version || index < 0 ||
-          share.index != index || protocol::Hex(share.holder) != r.value("holder", "")) {
-        s = mesh::Status::Corruption("the share is for another secret, version or holder");
-      } else if (!share.VerifySignature(manifest.owner.subject)) {
-        s = mesh::Status::Corruption("the dealer signature does not verify");
+  };
+  // Errors after the last share looked at still name holders that are down.
+  const auto note_unread_errors = [&] {
+    for (size_t i = next; i < results.size(); ++i) {
+      if (results[i].contains("error")) {
+        problems.push_back(results[i].value("name", "?") + ": " + results[i].value("error", ""));
       }
     }
-    if (!s.ok()) {
-      problems.push_back(holder + ": bad share (" + s.message() + ")");
-      continue;
-    }
-    good.push_back(std::move(share));
-    good_names.push_back(holder);
-  }
+  };
+  take(static_cast<size_t>(manifest.threshold));
 
   result->version = manifest.version;
   result->threshold = manifest.threshold;
-  result->problems = problems;
   result->used.clear();
   if (good.size() < static_cast<size_t>(manifest.threshold)) {
     const std::string why = "get of \"" + name + "\" failed: " + std::to_string(good.size()) +
                             " valid share(s) of the " + std::to_string(manifest.threshold) +
                             " needed (" + JoinProblems(problems) + ")";
+    result->problems = problems;
     return denied ? mesh::Status::PermissionDenied(why) : mesh::Status::Unavailable(why);
-  }
-  std::vector<ShareInput> inputs;
-  for (size_t i = 0; i < good.size(); ++i) {
-    inputs.push_back({good_names[i], good[i].payload.view()});
   }
   CombineOptions combine;
   combine.format = ShareFormat::kText;
   combine.max_secret_bytes = kMaxVaultSecretBytes;
   CombineReport report;
-  if (auto s = CombineShares(inputs, combine, secret, &report); !s.ok()) {
+  const auto recombine = [&] {
+    std::vector<ShareInput> inputs;
+    for (size_t i = 0; i < good.size(); ++i)
+      inputs.push_back({good_names[i], good[i].payload.view()});
+    return CombineShares(inputs, combine, secret, &report);
+  };
+  mesh::Status s = recombine();
+  if (!s.ok() && next < results.size()) {
+    take(results.size());
+    s = recombine();
+  }
+  note_unread_errors();
+  result->problems = problems;
+  if (!s.ok()) {
     return mesh::Status::Corruption("get of \"" + name + "\": the shares do not recombine (" +
                                     s.message() + ")");
   }

@@ -3,6 +3,8 @@
 #ifndef VAULT_CLIENT_CLIENT_IMPL_H_
 #define VAULT_CLIENT_CLIENT_IMPL_H_
 
+#include <set>
+
 #include "protocol/manifest.h"
 #include "vault/client.h"
 
@@ -32,6 +34,7 @@ class ClientImpl : public VaultClient {
 
   const mesh::ClientOptions options_;
   std::unique_ptr<mesh::Client> link_;
+  std::set<protocol::Digest> verified_commits_;  // commits whose signatures already verified
 };
 
 }  // namespace vault::client

@@ -57,9 +57,11 @@ void GetRequest::Sign(const mesh::SigningKey& client_key) {
   signature = client_key.Sign(kGetDomain, Body());
 }
 
-mesh::Status GetRequest::Verify(const mesh::PublicKey& ca_key, int64_t now_ms,
-                                int64_t window_ms) const {
-  if (auto s = mesh::VerifyCertificate(client, ca_key, now_ms / 1000, mesh::Role::kClient);
+mesh::Status GetRequest::Verify(const mesh::PublicKey& ca_key, int64_t now_ms, int64_t window_ms,
+                                CertificateCache* certs) const {
+  const int64_t now_s = now_ms / 1000;
+  if (auto s = certs ? certs->Verify(client, ca_key, now_s, mesh::Role::kClient)
+                     : mesh::VerifyCertificate(client, ca_key, now_s, mesh::Role::kClient);
       !s.ok()) {
     return mesh::Status::PermissionDenied("client certificate: " + s.message());
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mesh/certificate.h"
+#include "protocol/certificate_cache.h"
 #include "protocol/sealed_share.h"
 #include "vault/share_store.h"
 
@@ -29,8 +30,10 @@ struct GetRequest {
   static mesh::Status Decode(std::span<const uint8_t> bytes, GetRequest* out);
   void Sign(const mesh::SigningKey& client_key);
   // The client certificate chains to `ca_key` and is valid now, the signature holds and the
-  // request time is within `window_ms` of `now_ms`. PermissionDenied otherwise.
-  mesh::Status Verify(const mesh::PublicKey& ca_key, int64_t now_ms, int64_t window_ms) const;
+  // request time is within `window_ms` of `now_ms`. PermissionDenied otherwise. `certs`, when
+  // given, spares the CA signature check of a certificate seen before.
+  mesh::Status Verify(const mesh::PublicKey& ca_key, int64_t now_ms, int64_t window_ms,
+                      CertificateCache* certs = nullptr) const;
 };
 
 }  // namespace vault::protocol
