@@ -150,12 +150,16 @@ void AddDevCommand(CLI::App* app, int* exit_code) {
   auto args = std::make_shared<DevArgs>();
   CLI::App* cmd = app->add_subcommand(
       "dev", "run a local cluster in this process, with throwaway credentials (for trying out)");
-  cmd->add_option("--nodes", args->nodes, "how many nodes (1 to 32)");
+  cmd->add_option("--nodes", args->nodes, "how many nodes (1 to 32)")
+      ->envname("MESHVAULT_DEV_NODES");
   cmd->add_option("--listen", args->listen,
-                  "node1's address; the CLI's default --address (127.0.0.1:0 picks a port)");
+                  "node1's address; the CLI's default --address (127.0.0.1:0 picks a port)")
+      ->envname("MESHVAULT_DEV_LISTEN");
   cmd->add_option("--env-file", args->env_file,
-                  "also write the MESHVAULT_* exports to FILE (for scripts)");
-  cmd->add_option("--log-level", args->log_level, "debug, info, warn or error");
+                  "also write the MESHVAULT_* exports to FILE (for scripts)")
+      ->envname("MESHVAULT_DEV_ENV_FILE");
+  cmd->add_option("--log-level", args->log_level, "debug, info, warn or error")
+      ->envname("MESHVAULT_LOG_LEVEL");
   cmd->add_flag("--keep", args->keep, "keep the directory on exit");
   cmd->callback([args, exit_code] { *exit_code = RunDev(*args); });
 }

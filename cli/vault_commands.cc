@@ -228,8 +228,11 @@ void AddVaultCommands(CLI::App* app, int* exit_code) {
   put->add_option("-n,--shares", put_args->shares, "shares made, one per holder")
       ->envname("MESHVAULT_SHARES");
   put->add_option("--reader", put_args->readers,
-                  "a client certificate name that may get the secret (repeatable)");
-  put->add_option("--in", put_args->in, "read the secret from FILE, or - for standard input");
+                  "a client certificate name that may get the secret (repeatable)")
+      ->delimiter(',')
+      ->envname("MESHVAULT_READERS");
+  put->add_option("--in", put_args->in, "read the secret from FILE, or - for standard input")
+      ->envname("MESHVAULT_IN");
   put->add_option("--format", put_args->format, "table or json")->envname("MESHVAULT_FORMAT");
 
   auto get_args = std::make_shared<VaultArgs>();
@@ -237,8 +240,10 @@ void AddVaultCommands(CLI::App* app, int* exit_code) {
                                   "get a secret back: t shares, recombined here; the secret "
                                   "goes to standard output or --out",
                                   get_args, exit_code, RunGet, true);
-  get->add_option("--version", get_args->version, "the version to get (default: the current)");
-  get->add_option("--out", get_args->out, "write the secret to FILE (0600) instead of stdout");
+  get->add_option("--version", get_args->version, "the version to get (default: the current)")
+      ->envname("MESHVAULT_SECRET_VERSION");
+  get->add_option("--out", get_args->out, "write the secret to FILE (0600) instead of stdout")
+      ->envname("MESHVAULT_OUT");
 
   AddVaultCommand(app, "delete", "delete a secret: its holders wipe their shares",
                   std::make_shared<VaultArgs>(), exit_code, RunDelete, true);

@@ -203,9 +203,14 @@ nlohmann::json AgentCluster::Status(size_t i) const {
   return json.is_discarded() ? nlohmann::json() : json;
 }
 
-std::vector<std::string> AgentCluster::ClientFlags() const {
-  return {"--ca",  dir_ + "/ca.crt",          "--cert", dir_ + "/certs/client.crt",
-          "--key", dir_ + "/certs/client.key"};
+std::vector<std::string> AgentCluster::ClientFlags() const { return ClientFlags("client"); }
+
+std::vector<std::string> AgentCluster::ClientFlags(const std::string& client_name) const {
+  const std::string base = dir_ + "/certs/" + client_name;
+  if (!std::filesystem::exists(base + ".crt")) {
+    MakeIdentity(dir_ + "/certs", client_name, mesh::Role::kClient, *ca_);
+  }
+  return {"--ca", dir_ + "/ca.crt", "--cert", base + ".crt", "--key", base + ".key"};
 }
 
 std::string AgentCluster::Log(size_t i) const {

@@ -64,6 +64,9 @@ class AgentCluster {
   const std::string& dir() const { return dir_; }
   // Client credential flags for `meshvault members` etc.
   std::vector<std::string> ClientFlags() const;
+  // The same for the client certificate named `client_name`, issued by the cluster's CA on
+  // first use (kept in certs/ beside the nodes' certificates, so use a name no node has).
+  std::vector<std::string> ClientFlags(const std::string& client_name) const;
   std::string Log(size_t i) const;
 
  private:

@@ -67,14 +67,15 @@ enum Statement : size_t {
 constexpr const char* kSql[kStatementCount] = {
     // kPutShare: a retried put replaces the row and makes it uncommitted again.
     R"sql(
-INSERT INTO shares (name, version, committed, stored_ms, nonce, ciphertext, dealer_signature)
-VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)
+INSERT INTO shares (name, version, committed, stored_ms, nonce, ciphertext, dealer_signature,
+  manifest_id)
+VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7)
 ON CONFLICT (name, version) DO UPDATE SET committed = 0, stored_ms = excluded.stored_ms,
   nonce = excluded.nonce, ciphertext = excluded.ciphertext,
-  dealer_signature = excluded.dealer_signature)sql",
-    "UPDATE shares SET committed = 1 WHERE name = ?1 AND version = ?2",
+  dealer_signature = excluded.dealer_signature, manifest_id = excluded.manifest_id)sql",
+    "UPDATE shares SET committed = 1 WHERE name = ?1 AND version = ?2 AND manifest_id = ?3",
     R"sql(
-SELECT committed, stored_ms, nonce, ciphertext, dealer_signature FROM shares
+SELECT committed, stored_ms, nonce, ciphertext, dealer_signature, manifest_id FROM shares
 WHERE name = ?1 AND version = ?2)sql",
     "DELETE FROM shares WHERE name = ?1 AND version < ?2",
     "DELETE FROM shares WHERE name = ?1",
@@ -160,8 +161,13 @@ class SqliteShareStore final : public ShareStore {
   }
 
   Status PutShare(const std::string& name, uint64_t version, std::span<const uint8_t> payload,
-                  std::span<const uint8_t> dealer_signature, int64_t now_ms) override {
+                  std::span<const uint8_t> dealer_signature, std::span<const uint8_t> manifest_id,
+                  int64_t now_ms) override {
     if (Status s = CheckNameAndVersion(name, version); !s.ok()) return s;
+    if (manifest_id.size() != kManifestIdBytes) {
+      return Status::InvalidArgument("the manifest id for " + Label(name, version) +
+                                     " must be 32 bytes");
+    }
     if (payload.empty()) {
       return Status::InvalidArgument("the share payload for " + Label(name, version) + " is empty");
     }
@@ -184,17 +190,19 @@ class SqliteShareStore final : public ShareStore {
     return Run(stmt,
                BindAll(stmt, std::string_view(name), static_cast<int64_t>(version), now_ms,
                        std::span<const uint8_t>(nonce), std::span<const uint8_t>(ciphertext),
-                       dealer_signature),
+                       dealer_signature, manifest_id),
                "cannot store the share for " + Label(name, version));
   }
 
-  Status CommitShare(const std::string& name, uint64_t version) override {
+  Status CommitShare(const std::string& name, uint64_t version,
+                     std::span<const uint8_t> manifest_id) override {
     if (Status s = CheckNameAndVersion(name, version); !s.ok()) return s;
     std::lock_guard<std::mutex> lock(mu_);
     sqlite3_stmt* stmt = stmts_[kCommitShare];
     ScopedReset reset(stmt);
     int changed = 0;
-    Status s = Run(stmt, BindAll(stmt, std::string_view(name), static_cast<int64_t>(version)),
+    Status s = Run(stmt,
+                   BindAll(stmt, std::string_view(name), static_cast<int64_t>(version), manifest_id),
                    "cannot commit the share for " + Label(name, version), &changed);
     if (s.ok() && changed == 0) s = NoShare(name, version);
     return s;
@@ -225,6 +233,8 @@ class SqliteShareStore final : public ShareStore {
                    &ciphertext);
     }
     if (s.ok()) s = row.Blob(4, kSignatureBytes, kSignatureBytes, &signature);
+    std::span<const uint8_t> manifest_id;
+    if (s.ok()) s = row.Blob(5, kManifestIdBytes, kManifestIdBytes, &manifest_id);
     if (!s.ok()) return s;
     mesh::SecureBuffer payload;
     if (!storage_key::Open(key_, name, version, nonce, ciphertext, &payload)) {
@@ -237,6 +247,7 @@ class SqliteShareStore final : public ShareStore {
     out->stored_ms = stored_ms;
     out->payload = std::move(payload);
     out->dealer_signature.assign(signature.begin(), signature.end());
+    out->manifest_id.assign(manifest_id.begin(), manifest_id.end());
     return Status::OK();
   }
 

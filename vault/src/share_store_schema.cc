@@ -29,6 +29,7 @@ CREATE TABLE shares (
   nonce BLOB NOT NULL,
   ciphertext BLOB NOT NULL,
   dealer_signature BLOB NOT NULL,
+  manifest_id BLOB NOT NULL,
   PRIMARY KEY (name, version)
 );
 CREATE INDEX shares_uncommitted ON shares (stored_ms) WHERE committed = 0;

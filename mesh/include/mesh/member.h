@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "mesh/certificate.h"
 #include "mesh/identity.h"
 
 namespace mesh {
@@ -24,6 +25,7 @@ struct MemberInfo {
   bool linked = false;       // the local node has an active link to it
   bool self = false;
   int64_t state_since_ms = 0;  // unix ms when the local node saw the state change
+  Certificate certificate;     // the member's node certificate (from its signed record)
 };
 
 }  // namespace mesh

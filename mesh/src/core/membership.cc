@@ -375,6 +375,7 @@ MemberInfo Core::Info(const Member& m) const {
   MemberInfo info;
   info.id = m.record.id();
   info.name = m.record.certificate.name;
+  info.certificate = m.record.certificate;
   info.address = m.record.address;
   info.state = m.state;
   info.incarnation = m.record.incarnation;
@@ -396,6 +397,7 @@ MemberInfo Core::Self() const {
   MemberInfo info;
   info.id = self_.id();
   info.name = self_.certificate.name;
+  info.certificate = self_.certificate;
   info.address = self_.address;
   info.state = leaving_ ? MemberState::kLeft : MemberState::kAlive;
   info.incarnation = incarnation_;

@@ -19,6 +19,9 @@
 namespace {
 
 using mesh::Status;
+
+// The manifest the test shares are stored under.
+constexpr std::array<uint8_t, vault::kManifestIdBytes> kManifestId{7, 7, 7};
 using vault::AuditRecord;
 using vault::ManifestRow;
 using vault::RequestNonce;
@@ -71,7 +74,7 @@ std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; 
 
 void Put(ShareStore& store, const std::string& name, uint64_t version,
          const std::vector<uint8_t>& payload, int64_t now_ms = 1000) {
-  const Status s = store.PutShare(name, version, payload, Sig(7), now_ms);
+  const Status s = store.PutShare(name, version, payload, Sig(7), kManifestId, now_ms);
   INFO(s.ToString());
   REQUIRE(s.ok());
 }
@@ -202,7 +205,7 @@ TEST_CASE("a share round-trips through put, commit and get", "[share_store]") {
   TempDir dir;
   auto store = OpenOk(dir.path());
   const auto payload = RandomBytes(100);
-  REQUIRE(store->PutShare("db/password", 4, payload, Sig(9), 1'700'000'000'123).ok());
+  REQUIRE(store->PutShare("db/password", 4, payload, Sig(9), kManifestId, 1'700'000'000'123).ok());
 
   StoredShare share = Get(*store, "db/password", 4);
   CHECK(share.name == "db/password");
@@ -211,8 +214,15 @@ TEST_CASE("a share round-trips through put, commit and get", "[share_store]") {
   CHECK(share.stored_ms == 1'700'000'000'123);
   CHECK(PayloadOf(share) == payload);
   CHECK(share.dealer_signature == Sig(9));
+  CHECK(share.manifest_id == std::vector<uint8_t>(kManifestId.begin(), kManifestId.end()));
 
-  REQUIRE(store->CommitShare("db/password", 4).ok());
+  // Only the manifest the share was stored under commits it.
+  std::array<uint8_t, vault::kManifestIdBytes> other = kManifestId;
+  other[31] ^= 1;
+  CHECK(store->CommitShare("db/password", 4, other).code() == Status::Code::kNotFound);
+  CHECK_FALSE(Get(*store, "db/password", 4).committed);
+
+  REQUIRE(store->CommitShare("db/password", 4, kManifestId).ok());
   CHECK(Get(*store, "db/password", 4).committed);
   int64_t count = 0;
   REQUIRE(store->CountShares(&count).ok());
@@ -221,7 +231,7 @@ TEST_CASE("a share round-trips through put, commit and get", "[share_store]") {
   StoredShare missing;
   CHECK(store->GetShare("db/password", 5, &missing).code() == Status::Code::kNotFound);
   CHECK(store->GetShare("other", 4, &missing).code() == Status::Code::kNotFound);
-  CHECK(store->CommitShare("db/password", 5).code() == Status::Code::kNotFound);
+  CHECK(store->CommitShare("db/password", 5, kManifestId).code() == Status::Code::kNotFound);
 
   // The largest payload and a name of exactly the limit are accepted.
   const std::string long_name(256, 'n');
@@ -234,7 +244,7 @@ TEST_CASE("a repeated put replaces the share and uncommits it", "[share_store]")
   TempDir dir;
   auto store = OpenOk(dir.path());
   Put(*store, "s", 1, Bytes("first"), 100);
-  REQUIRE(store->CommitShare("s", 1).ok());
+  REQUIRE(store->CommitShare("s", 1, kManifestId).ok());
   Put(*store, "s", 1, Bytes("second share"), 200);
   const StoredShare share = Get(*store, "s", 1);
   CHECK(PayloadOf(share) == Bytes("second share"));
@@ -276,7 +286,7 @@ TEST_CASE("pruning drops only old uncommitted shares", "[share_store]") {
   auto store = OpenOk(dir.path());
   Put(*store, "old-uncommitted", 1, Bytes("x"), 100);
   Put(*store, "old-committed", 1, Bytes("y"), 100);
-  REQUIRE(store->CommitShare("old-committed", 1).ok());
+  REQUIRE(store->CommitShare("old-committed", 1, kManifestId).ok());
   Put(*store, "new-uncommitted", 1, Bytes("z"), 300);
 
   int removed = -1;
@@ -384,7 +394,7 @@ TEST_CASE("everything persists across a reopen", "[share_store]") {
   {
     auto store = OpenOk(dir.path());
     Put(*store, "p", 2, payload, 42);
-    REQUIRE(store->CommitShare("p", 2).ok());
+    REQUIRE(store->CommitShare("p", 2, kManifestId).ok());
     bool stored = false;
     REQUIRE(store->PutManifest({"p", 2, false, Bytes("manifest")}, &stored).ok());
     REQUIRE(store->RecordNonce(Nonce(5), 10, 0).ok());
@@ -543,7 +553,7 @@ TEST_CASE("no plaintext share reaches the disk, and deleted ciphertext is scrubb
   const std::vector<uint8_t> large_part(large.begin() + 100'000, large.begin() + 100'064);
   Put(*store, "small", 1, small);
   Put(*store, "large", 1, large);
-  REQUIRE(store->CommitShare("small", 1).ok());
+  REQUIRE(store->CommitShare("small", 1, kManifestId).ok());
   CHECK(PayloadOf(Get(*store, "small", 1)) == small);
   const auto small_ct = RawBlob(db, "ciphertext", "small", 1);
   const auto large_ct = RawBlob(db, "ciphertext", "large", 1);
@@ -568,7 +578,7 @@ TEST_CASE("invalid input is rejected with a specific message", "[share_store]") 
   const auto payload = RandomBytes(32);
   auto put = [&](const std::string& name, uint64_t version, const std::vector<uint8_t>& p,
                  const std::vector<uint8_t>& sig) {
-    return store->PutShare(name, version, p, sig, 1);
+    return store->PutShare(name, version, p, sig, kManifestId, 1);
   };
   const std::pair<Status, const char*> cases[] = {
       {put("", 1, payload, Sig(1)), "the secret name is empty"},
@@ -579,7 +589,7 @@ TEST_CASE("invalid input is rejected with a specific message", "[share_store]") 
       {put("s", 1, payload, std::vector<uint8_t>(63, 1)), "63 bytes; expected 64"},
       {put("s", 1, payload, std::vector<uint8_t>(65, 1)), "65 bytes; expected 64"},
       {put("s", kU64Max, payload, Sig(1)), "over the largest storable version"},
-      {store->CommitShare("", 1), "the secret name is empty"},
+      {store->CommitShare("", 1, kManifestId), "the secret name is empty"},
       {store->DeleteShares(std::string(300, 'x'), 1, nullptr), "the limit is 256"},
       {store->PutManifest({"m", 1, false, {}}, nullptr), "expected 1 to 1048576"},
       {store->PutManifest({"", 1, false, Bytes("x")}, nullptr), "the secret name is empty"},
@@ -606,7 +616,8 @@ TEST_CASE("concurrent calls are serialised", "[share_store]") {
       for (int i = 0; i < 10; ++i) {
         const std::string name = "t" + std::to_string(t);
         const std::vector<uint8_t> payload(40, static_cast<uint8_t>(t * 16 + i));
-        if (!store->PutShare(name, static_cast<uint64_t>(i), payload, Sig(1), i).ok()) return;
+        if (!store->PutShare(name, static_cast<uint64_t>(i), payload, Sig(1), kManifestId, i).ok())
+          return;
         StoredShare share;
         if (!store->GetShare(name, static_cast<uint64_t>(i), &share).ok()) return;
         if (share.payload.size() != 40 || share.payload.data()[0] != payload[0]) return;

@@ -18,9 +18,10 @@
 
 namespace vault {
 
-// The mesh message limit a vault node and its clients need: a sealed share of a 1 MiB secret
-// (text-format share line, base64 in JSON) is about 1.9 MB.
-inline constexpr size_t kVaultMaxMessageBytes = size_t{4} << 20;
+// The mesh message limit a vault node and its clients need. A sealed share of a 1 MiB secret
+// (text-format share line, base64 in JSON) is about 1.9 MB, and a get reply carries at least
+// t of them (put refuses a t for which they would not fit).
+inline constexpr size_t kVaultMaxMessageBytes = size_t{16} << 20;
 inline constexpr size_t kMaxVaultSecretBytes = size_t{1} << 20;
 
 struct AgentConfig {

@@ -20,6 +20,7 @@ namespace vault {
 
 inline constexpr size_t kStorageKeyBytes = 32;
 inline constexpr size_t kRequestNonceBytes = 16;
+inline constexpr size_t kManifestIdBytes = 32;
 using RequestNonce = std::array<uint8_t, kRequestNonceBytes>;
 
 // One stored share. `payload` is the plaintext the holder opened (encrypted on disk);
@@ -31,6 +32,7 @@ struct StoredShare {
   int64_t stored_ms = 0;
   mesh::SecureBuffer payload;
   std::vector<uint8_t> dealer_signature;
+  std::vector<uint8_t> manifest_id;  // the manifest the share was stored under
 };
 
 // The latest manifest known for a name, as the signed bytes it arrived in.
@@ -59,13 +61,16 @@ class ShareStore {
   static mesh::Status Open(const std::string& data_dir, std::unique_ptr<ShareStore>* out);
   virtual ~ShareStore() = default;
 
-  // Stores (or replaces) this node's share of (name, version), not yet committed, durably
-  // (synchronous=FULL) before returning.
+  // Stores (or replaces) this node's share of (name, version) under the manifest with id
+  // `manifest_id` (32 bytes), not yet committed, durably (synchronous=FULL) before returning.
   virtual mesh::Status PutShare(const std::string& name, uint64_t version,
                                 std::span<const uint8_t> payload,
-                                std::span<const uint8_t> dealer_signature, int64_t now_ms) = 0;
-  // Marks the share of (name, version) committed. NotFound when this node holds none.
-  virtual mesh::Status CommitShare(const std::string& name, uint64_t version) = 0;
+                                std::span<const uint8_t> dealer_signature,
+                                std::span<const uint8_t> manifest_id, int64_t now_ms) = 0;
+  // Marks the share of (name, version) stored under `manifest_id` committed. NotFound when
+  // this node holds none under that manifest.
+  virtual mesh::Status CommitShare(const std::string& name, uint64_t version,
+                                   std::span<const uint8_t> manifest_id) = 0;
   // Reads and decrypts a share. NotFound when absent; Corruption when it fails authentication.
   virtual mesh::Status GetShare(const std::string& name, uint64_t version, StoredShare* out) = 0;
   // Deletes the shares of `name` with version < `below` (all of them for UINT64_MAX) and

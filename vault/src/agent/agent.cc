@@ -50,7 +50,9 @@ AgentState::AgentState(const AgentConfig& config, mesh::Node* node,
       self_(config.key->public_key()) {}
 
 void AgentState::Register() {
-  worker_ = std::make_unique<Worker>(config_.sync_interval, [this] { Tick(); });
+  worker_ = std::make_unique<Worker>(
+      config_.sync_interval, [this] { Tick(); }, kMaxQueuedTasks,
+      [this](const std::string& what) { Log(mesh::LogLevel::kError, "task failed: " + what); });
   using mesh::Role;
   On("vault.head", &AgentState::OnHead, Role::kClient);
   On("vault.store", &AgentState::OnStore, Role::kClient);
@@ -79,7 +81,7 @@ void AgentState::On(const std::string& event, Handler handler, mesh::Role caller
                      std::string(mesh::RoleName(caller)) + "s");
     }
     const bool queued = self->worker_->Post([self, handler, m, r] { (*self.*handler)(m, r); });
-    if (!queued) r.Error("vault agent stopped");
+    if (!queued) r.Error("vault agent busy or stopping; try again");
   });
 }
 
@@ -120,9 +122,16 @@ mesh::Status AgentState::DecodeCommit(const mesh::Json& data, const char* field,
 
 mesh::Status AgentState::Head(const std::string& name, Commit* out) {
   ManifestRow row;
-  if (auto s = store_->GetManifest(name, &row); !s.ok()) return s;
+  auto s = store_->GetManifest(name, &row);
   // Rows were verified before they were stored; decode only.
-  return Commit::Decode(row.encoded, out);
+  if (s.ok()) s = Commit::Decode(row.encoded, out);
+  if (s.ok() || s.code() == mesh::Status::Code::kNotFound) return s;
+  return Internal("reading the head of " + name, s);
+}
+
+mesh::Status AgentState::Internal(const std::string& what, const mesh::Status& s) const {
+  Log(mesh::LogLevel::kError, what + ": " + s.message());
+  return mesh::Status::IOError("this node's store failed (see its log)");
 }
 
 mesh::Status AgentState::ApplyCommit(const Commit& commit, bool* applied) {
@@ -137,14 +146,19 @@ mesh::Status AgentState::ApplyCommit(const Commit& commit, bool* applied) {
     }
   }
   ManifestRow row{m.name, m.version, m.deleted, commit.Encode()};
-  if (auto s = store_->PutManifest(row, applied); !s.ok() || !*applied) return s;
+  if (auto s = store_->PutManifest(row, applied); !s.ok()) {
+    return Internal("storing the manifest of " + m.name, s);
+  }
+  if (!*applied) return mesh::Status::OK();
   int removed = 0;
   if (m.deleted) {
-    store_->DeleteShares(m.name, UINT64_MAX, &removed);
+    // Versions after the tombstone (a later put) keep their shares.
+    store_->DeleteShares(m.name, m.version, &removed);
     if (removed > 0) Audit(m.name, m.version, "delete", m.owner, "granted");
   } else {
     if (m.HolderIndex(self_) >= 0) {
-      if (auto s = store_->CommitShare(m.name, m.version); !s.ok()) {
+      const auto id = m.Id();
+      if (auto s = store_->CommitShare(m.name, m.version, id); !s.ok()) {
         Log(mesh::LogLevel::kWarn,
             "holder of " + m.name + " v" + std::to_string(m.version) + " but " + s.message());
       }
@@ -203,17 +217,19 @@ void AgentState::AskHolders(const std::vector<mesh::PublicKey>& holders, const s
         member->state == mesh::MemberState::kLeft) {
       const std::string why =
           member == members.end() ? "not a member" : std::string(MemberStateName(member->state));
-      worker_->Post([finish, i, why] {
-        finish(i, mesh::Status::Unavailable("unreachable (" + why + ")"), nullptr);
-      });
+      worker_->Post(
+          [finish, i, why] {
+            finish(i, mesh::Status::Unavailable("unreachable (" + why + ")"), nullptr);
+          },
+          false);
       continue;
     }
     node_->Request(result.id, event, data, config_.holder_timeout,
                    [self, finish, i](const mesh::Status& s, const mesh::Json& reply) {
-                     self->worker_->Post([finish, i, s, reply] { finish(i, s, reply); });
+                     self->worker_->Post([finish, i, s, reply] { finish(i, s, reply); }, false);
                    });
   }
-  if (holders.empty()) worker_->Post([pending] { pending->done({}); });
+  if (holders.empty()) worker_->Post([pending] { pending->done({}); }, false);
 }
 
 void AgentState::OnManifest(const mesh::Message& m, const mesh::Responder&) {
@@ -242,23 +258,37 @@ protocol::Digest AgentState::ManifestDigest() {
 
 void AgentState::OnSync(const mesh::Message& m, const mesh::Responder& r) {
   std::vector<uint8_t> theirs;
+  std::string after;
   if (auto s = protocol::Base64Field(m.data, "digest", 32, &theirs); !s.ok()) {
     return r.Error(s.message());
+  }
+  if (m.data.contains("after")) {
+    if (auto s = protocol::StringField(m.data, "after", protocol::kMaxSecretNameBytes, &after);
+        !s.ok()) {
+      return r.Error(s.message());
+    }
   }
   const auto mine = ManifestDigest();
   if (std::equal(mine.begin(), mine.end(), theirs.begin(), theirs.end())) {
     return r.Reply({{"same", true}});
   }
+  // One page of heads after the asker's cursor; it walks the whole set over rounds.
   std::vector<ManifestRow> rows;
-  if (auto s = store_->ListManifests(&rows); !s.ok()) return r.Error(s.message());
+  if (auto s = store_->ListManifests(&rows); !s.ok()) {
+    return r.Error(Internal("listing manifests", s).message());
+  }
   mesh::Json commits = mesh::Json::array();
+  std::string next;
   size_t bytes = 0;
   for (const auto& row : rows) {
+    if (row.name <= after) continue;
     bytes += row.encoded.size() * 4 / 3 + 8;
-    if (bytes > kVaultMaxMessageBytes / 2) break;  // the rest comes with later rounds
+    if (commits.size() >= kSyncPage || bytes > kVaultMaxMessageBytes / 4) break;
     commits.push_back(protocol::ToBase64(row.encoded));
+    next = row.name;
   }
-  r.Reply({{"same", false}, {"commits", commits}});
+  if (commits.size() < kSyncPage && bytes <= kVaultMaxMessageBytes / 4) next.clear();  // the end
+  r.Reply({{"same", false}, {"commits", commits}, {"next", next}});
 }
 
 void AgentState::SyncWithPeer() {
@@ -270,31 +300,35 @@ void AgentState::SyncWithPeer() {
   const auto peer = peers[randombytes_uniform(static_cast<uint32_t>(peers.size()))];
   const auto digest = ManifestDigest();
   auto self = shared_from_this();
-  node_->Request(peer, "vault.sync", {{"digest", protocol::ToBase64(digest)}},
-                 config_.holder_timeout, [self](const mesh::Status& s, const mesh::Json& reply) {
-                   if (!s.ok() || !reply.is_object()) return;
-                   self->worker_->Post([self, reply] {
-                     self->syncs_ok_++;
-                     if (!reply.contains("commits")) return;
-                     const auto& commits = reply["commits"];
-                     if (!commits.is_array()) return;
-                     for (const auto& c : commits) {
-                       Commit commit;
-                       if (!c.is_string()) continue;
-                       if (!self->DecodeCommit(mesh::Json{{"commit", c}}, "commit", &commit).ok())
-                         continue;
-                       bool applied = false;
-                       self->ApplyCommit(commit, &applied);
-                     }
-                   });
-                 });
+  node_->Request(
+      peer, "vault.sync", {{"digest", protocol::ToBase64(digest)}, {"after", sync_cursor_}},
+      config_.holder_timeout, [self](const mesh::Status& s, const mesh::Json& reply) {
+        if (!s.ok() || !reply.is_object()) return;
+        self->worker_->Post(
+            [self, reply] {
+              const auto commits = reply.value("commits", mesh::Json::array());
+              for (const auto& c : commits) {
+                Commit commit;
+                if (!c.is_string()) continue;
+                if (!self->DecodeCommit(mesh::Json{{"commit", c}}, "commit", &commit).ok()) {
+                  continue;
+                }
+                bool applied = false;
+                self->ApplyCommit(commit, &applied);
+              }
+              const auto next = reply.value("next", std::string());
+              self->sync_cursor_ = next;
+              if (next.empty()) self->sync_passes_++;  // in step, or a page walk ended
+            },
+            false);
+      });
 }
 
 void AgentState::Tick() {
-  // A share can be uncommitted only because this node has not yet learnt its manifest; so
-  // prune only once anti-entropy has run since start.
+  // A share of a committed put is uncommitted only while this node has not learnt its
+  // manifest; so prune only once anti-entropy has walked a peer's whole set since start.
   int removed = 0;
-  if (syncs_ok_ >= 2) store_->PruneUncommitted(NowMs() - config_.uncommitted_ttl_ms, &removed);
+  if (sync_passes_ >= 2) store_->PruneUncommitted(NowMs() - config_.uncommitted_ttl_ms, &removed);
   if (removed > 0)
     Log(mesh::LogLevel::kInfo,
         "dropped " + std::to_string(removed) + " share(s) of puts that never committed");

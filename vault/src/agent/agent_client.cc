@@ -9,7 +9,9 @@ using protocol::Commit;
 
 void AgentState::OnList(const mesh::Message& m, const mesh::Responder& r) {
   std::vector<ManifestRow> rows;
-  if (auto s = store_->ListManifests(&rows); !s.ok()) return r.Error(s.message());
+  if (auto s = store_->ListManifests(&rows); !s.ok()) {
+    return r.Error(Internal("listing manifests", s).message());
+  }
   const auto members = node_->Members();
   mesh::Json secrets = mesh::Json::array();
   for (const auto& row : rows) {
@@ -19,14 +21,13 @@ void AgentState::OnList(const mesh::Message& m, const mesh::Responder& r) {
     if (!manifest.MayRead(m.from_name)) continue;
     mesh::Json holders = mesh::Json::array();
     int live = 0;
-    for (const auto& id : manifest.holders) {
+    for (const auto& holder : manifest.holders) {
       auto it = std::find_if(members.begin(), members.end(),
-                             [&](const mesh::MemberInfo& mi) { return mi.id == id; });
+                             [&](const mesh::MemberInfo& mi) { return mi.id == holder.subject; });
       const std::string state =
           it == members.end() ? "unknown" : std::string(mesh::MemberStateName(it->state));
       if (state == "alive") live++;
-      holders.push_back(
-          {{"name", it == members.end() ? mesh::ShortId(id) : it->name}, {"state", state}});
+      holders.push_back({{"name", holder.name}, {"state", state}});
     }
     secrets.push_back({{"name", manifest.name},
                        {"version", manifest.version},
@@ -62,17 +63,22 @@ void AgentState::OnAudit(const mesh::Message& m, const mesh::Responder& r) {
     mesh::Json records = mesh::Json::array();
     mesh::Json errors = mesh::Json::array();
     for (auto& h : results) {
-      if (!h.status.ok() || !h.reply.contains("records") || !h.reply["records"].is_array()) {
+      if (!h.status.ok() || !h.reply.is_object() || !h.reply.contains("records") ||
+          !h.reply["records"].is_array()) {
         errors.push_back(h.name + ": " + (h.status.ok() ? "malformed reply" : h.status.message()));
         continue;
       }
       for (auto& rec : h.reply["records"]) {
+        // Another node's reply: keep only well-formed records.
+        if (!rec.is_object() || !rec.contains("time_ms") || !rec["time_ms"].is_number_integer()) {
+          continue;
+        }
         rec["node"] = h.name;
         records.push_back(std::move(rec));
       }
     }
     std::stable_sort(records.begin(), records.end(), [](const mesh::Json& a, const mesh::Json& b) {
-      return a.value("time_ms", int64_t{0}) < b.value("time_ms", int64_t{0});
+      return a["time_ms"].get<int64_t>() < b["time_ms"].get<int64_t>();
     });
     r.Reply({{"records", records}, {"errors", errors}});
   });
@@ -86,7 +92,7 @@ void AgentState::OnShareAudit(const mesh::Message& m, const mesh::Responder& r) 
   }
   std::vector<AuditRecord> records;
   if (auto s = store_->ListAudit(name, config_.audit_limit, &records); !s.ok()) {
-    return r.Error(s.message());
+    return r.Error(Internal("reading the audit log", s).message());
   }
   mesh::Json out = mesh::Json::array();
   for (const auto& rec : records) {
@@ -100,12 +106,12 @@ void AgentState::OnShareAudit(const mesh::Message& m, const mesh::Responder& r) 
   r.Reply({{"records", out}});
 }
 
-// Members with their full ids, which a putting client needs to seal shares to holders.
+// Members with their node certificates: a putting client checks them against the CA and
+// seals each share to a certified node, so an entry node cannot slip in keys of its own.
 void AgentState::OnMembers(const mesh::Message&, const mesh::Responder& r) {
   mesh::Json members = mesh::Json::array();
   for (const auto& member : node_->Members()) {
-    members.push_back({{"id", protocol::Hex(member.id)},
-                       {"name", member.name},
+    members.push_back({{"certificate", protocol::ToBase64(member.certificate.Encode())},
                        {"status", std::string(mesh::MemberStateName(member.state))}});
   }
   r.Reply({{"members", members}});

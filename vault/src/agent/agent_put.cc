@@ -48,9 +48,12 @@ void AgentState::OnHead(const mesh::Message& m, const mesh::Responder& r) {
   auto s = Head(name, &head);
   if (s.code() == mesh::Status::Code::kNotFound) return r.Reply({{"version", 0}});
   if (!s.ok()) return r.Error(s.message());
+  // The commit lets the client check the version it builds on (a lying entry node could
+  // otherwise make it sign a version that freezes the name).
   r.Reply({{"version", head.manifest.version},
            {"deleted", head.manifest.deleted},
-           {"owner", head.manifest.owner.name}});
+           {"owner", head.manifest.owner.name},
+           {"commit", protocol::ToBase64(head.Encode())}});
 }
 
 // Entry node: forwards one sealed share to its holder and returns the holder's ack.
@@ -101,7 +104,7 @@ void AgentState::OnShareStore(const mesh::Message& m, const mesh::Responder& r) 
     return r.Error(s.message());
   }
   if (share.name != manifest.name || share.version != manifest.version || share.holder != self_ ||
-      share.index != index) {
+      share.index != index || share.manifest_id != manifest.Id()) {
     return r.Error("the share is addressed to another secret, version or holder");
   }
   if (!share.VerifySignature(manifest.owner.subject)) {
@@ -109,7 +112,7 @@ void AgentState::OnShareStore(const mesh::Message& m, const mesh::Responder& r) 
   }
   if (share.payload.empty()) return r.Error("empty share");
   if (auto s = store_->PutShare(share.name, share.version, share.payload.span(), share.signature,
-                                NowMs());
+                                share.manifest_id, NowMs());
       !s.ok()) {
     Log(mesh::LogLevel::kError, "storing a share of " + share.name + " failed: " + s.message());
     return r.Error("this holder could not store the share (see its log)");
@@ -130,6 +133,15 @@ void AgentState::OnCommit(const mesh::Message& m, const mesh::Responder& r) {
   }
   bool applied = false;
   if (auto s = ApplyCommit(commit, &applied); !s.ok()) return r.Error(s.message());
+  if (!applied) {
+    // Success only for a retry of the commit already in place; another put of the same
+    // version won the race, and this one's shares may have been replaced.
+    Commit head;
+    if (!Head(manifest.name, &head).ok() || head.manifest.Id() != manifest.Id()) {
+      return r.Error("conflict: version " + std::to_string(manifest.version) + " of \"" +
+                     manifest.name + "\" was committed by another put; nothing was changed");
+    }
+  }
   if (applied) {
     if (auto s = node_->Broadcast("vault.manifest", {{"commit", m.data["commit"]}}); !s.ok()) {
       Log(mesh::LogLevel::kWarn,
@@ -158,7 +170,7 @@ void AgentState::OnDelete(const mesh::Message& m, const mesh::Responder& r) {
   const mesh::Json data = {{"commit", protocol::ToBase64(commit.Encode())}};
   node_->Broadcast("vault.manifest", data);
   const auto version = tomb.version;
-  AskHolders(head.manifest.holders, "vault.share.delete", data,
+  AskHolders(head.manifest.HolderIds(), "vault.share.delete", data,
              [r, version](std::vector<HolderResult> results) {
                mesh::Json holders = mesh::Json::array();
                for (const auto& h : results) {

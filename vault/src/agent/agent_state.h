@@ -43,6 +43,8 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   // The request may write (name, version): no other owner holds the name and the version is
   // newer than the head.
   mesh::Status CheckWritable(const protocol::Manifest& manifest);
+  // Logs a store failure and returns a generic error for the remote side (no local paths).
+  mesh::Status Internal(const std::string& what, const mesh::Status& s) const;
   // The stored head for `name`; NotFound when none.
   mesh::Status Head(const std::string& name, protocol::Commit* out);
   std::string MemberName(const mesh::PublicKey& id) const;
@@ -87,9 +89,13 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   const std::unique_ptr<ShareStore> store_;
   const protocol::BoxKey box_key_;
   const mesh::PublicKey self_;
+  static constexpr size_t kMaxQueuedTasks = 1024;  // more waiting: "busy"
   std::unique_ptr<Worker> worker_;
   std::atomic<uint64_t> puts_{0}, gets_{0}, denied_{0};
-  int syncs_ok_ = 0;
+  // Anti-entropy (worker thread): the cursor into a peer's heads and the passes completed.
+  static constexpr size_t kSyncPage = 256;
+  std::string sync_cursor_;
+  int sync_passes_ = 0;
   protocol::CertificateCache client_certs_;  // worker thread only  // anti-entropy rounds that
                                              // completed since start (worker thread)
 };

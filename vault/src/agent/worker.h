@@ -7,25 +7,34 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace vault::agent {
 
 class Worker {
  public:
-  // `on_tick` runs every `tick` (none when empty), on the worker thread.
-  Worker(std::chrono::milliseconds tick, std::function<void()> on_tick)
-      : tick_(tick), on_tick_(std::move(on_tick)), thread_([this] { Run(); }) {}
+  // `on_tick` runs every `tick` (none when empty), on the worker thread. At most `max_tasks`
+  // wait at once. A task that throws is reported to `on_error` and the worker goes on.
+  Worker(std::chrono::milliseconds tick, std::function<void()> on_tick, size_t max_tasks,
+         std::function<void(const std::string&)> on_error)
+      : tick_(tick),
+        on_tick_(std::move(on_tick)),
+        max_tasks_(max_tasks),
+        on_error_(std::move(on_error)),
+        thread_([this] { Run(); }) {}
   ~Worker() { Stop(); }
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Queues `task`; false once Stop has begun (the task is then dropped).
-  bool Post(std::function<void()> task) {
+  // Queues `task`; false when the queue is full or Stop has begun (the task is dropped).
+  // Continuations of work already accepted pass `bounded` = false and are only refused by Stop.
+  bool Post(std::function<void()> task, bool bounded = true) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return false;
+    if (stopping_ || (bounded && tasks_.size() >= max_tasks_)) return false;
     tasks_.push_back(std::move(task));
     cv_.notify_one();
     return true;
@@ -59,7 +68,7 @@ class Worker {
       if (on_tick_ && Clock::now() >= next_tick) {
         next_tick = Clock::now() + tick_;
         lock.unlock();
-        on_tick_();
+        Guarded(on_tick_);
         lock.lock();
         continue;
       }
@@ -67,8 +76,19 @@ class Worker {
       auto task = std::move(tasks_.front());
       tasks_.pop_front();
       lock.unlock();
-      task();
+      Guarded(task);
       lock.lock();
+    }
+  }
+
+  // Remote input is checked before use, but a missed case must not end the process.
+  void Guarded(const std::function<void()>& task) {
+    try {
+      task();
+    } catch (const std::exception& e) {
+      if (on_error_) on_error_(e.what());
+    } catch (...) {
+      if (on_error_) on_error_("unknown exception");
     }
   }
 
@@ -78,6 +98,8 @@ class Worker {
   bool stopping_ = false;
   const std::chrono::milliseconds tick_;
   const std::function<void()> on_tick_;
+  const size_t max_tasks_;
+  const std::function<void(const std::string&)> on_error_;
   std::thread thread_;  // last: starts after the members above exist
 };
 

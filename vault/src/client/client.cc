@@ -26,21 +26,6 @@ namespace {
 
 constexpr mesh::Millis kRequestTimeout{15000};
 
-mesh::Status DecodeId(const mesh::Json& hex, mesh::PublicKey* out) {
-  if (!hex.is_string() || hex.get_ref<const std::string&>().size() != 64) {
-    return mesh::Status::Corruption("bad member id");
-  }
-  const auto& s = hex.get_ref<const std::string&>();
-  for (size_t i = 0; i < out->size(); ++i) {
-    const auto byte = s.substr(2 * i, 2);
-    if (byte.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      return mesh::Status::Corruption("bad member id");
-    }
-    (*out)[i] = static_cast<uint8_t>(std::stoi(byte, nullptr, 16));
-  }
-  return mesh::Status::OK();
-}
-
 std::string JoinProblems(const std::vector<std::string>& problems) {
   std::string out;
   for (const auto& p : problems) out += (out.empty() ? "" : "; ") + p;
@@ -74,14 +59,28 @@ mesh::Status ClientImpl::Head(const std::string& name, uint64_t* version, bool* 
                               std::string* owner) {
   mesh::Json reply;
   if (auto s = Call("vault.head", {{"name", name}}, &reply); !s.ok()) return s;
-  *version = reply.value("version", uint64_t{0});
-  *deleted = reply.value("deleted", false);
-  *owner = reply.value("owner", std::string());
+  *version = 0;
+  *deleted = false;
+  owner->clear();
+  if (!reply.contains("commit")) return mesh::Status::OK();  // no such name yet
+  // The head's version and owner come from a commit the client checks itself.
+  std::vector<uint8_t> bytes;
+  Commit head;
+  auto s = protocol::Base64Field(reply, "commit", protocol::kMaxCommitBytes, &bytes);
+  if (s.ok()) s = Commit::Decode(bytes, &head);
+  if (s.ok()) s = head.Verify(options_.ca_key);
+  if (!s.ok() || head.manifest.name != name) {
+    return mesh::Status::Corruption("the entry node sent a bad head for \"" + name +
+                                    "\": " + s.message());
+  }
+  *version = head.manifest.version;
+  *deleted = head.manifest.deleted;
+  *owner = head.manifest.owner.name;
   return mesh::Status::OK();
 }
 
-mesh::Status ClientImpl::Put(const std::string& name, std::span<const uint8_t> secret,
-                             const PutOptions& options, PutResult* result) {
+mesh::Status ClientImpl::DoPut(const std::string& name, std::span<const uint8_t> secret,
+                               const PutOptions& options, PutResult* result) {
   if (auto s = protocol::CheckSecretName(name); !s.ok()) return s;
   if (secret.empty()) return mesh::Status::InvalidArgument("the secret is empty");
   if (secret.size() > kMaxVaultSecretBytes) {
@@ -104,12 +103,24 @@ mesh::Status ClientImpl::Put(const std::string& name, std::span<const uint8_t> s
   // Holders: the best live members for this name. Check before anything is sent.
   mesh::Json reply;
   if (auto s = Call("vault.members", mesh::Json::object(), &reply); !s.ok()) return s;
+  // Only members whose node certificates chain to the CA hold shares: the entry node cannot
+  // offer keys of its own.
   std::vector<protocol::Candidate> live;
+  const int64_t now_s = NowMs() / 1000;
   for (const auto& m : reply.value("members", mesh::Json::array())) {
     protocol::Candidate c;
-    if (m.value("status", "") != "alive" || !DecodeId(m["id"], &c.id).ok()) continue;
-    c.name = m.value("name", "");
-    live.push_back(std::move(c));
+    std::vector<uint8_t> cert;
+    if (!m.is_object() || m.value("status", "") != "alive" ||
+        !protocol::Base64Field(m, "certificate", mesh::kMaxCertificateBytes, &cert).ok() ||
+        !mesh::Certificate::Decode(cert, &c.certificate).ok() ||
+        !mesh::VerifyCertificate(c.certificate, options_.ca_key, now_s, mesh::Role::kNode).ok()) {
+      continue;
+    }
+    c.id = c.certificate.subject;
+    c.name = c.certificate.name;
+    if (std::none_of(live.begin(), live.end(), [&](const auto& o) { return o.id == c.id; })) {
+      live.push_back(std::move(c));
+    }
   }
   if (live.size() < static_cast<size_t>(options.shares)) {
     return mesh::Status::Unavailable("put needs " + std::to_string(options.shares) +
@@ -134,15 +145,23 @@ mesh::Status ClientImpl::Put(const std::string& name, std::span<const uint8_t> s
   manifest.count = options.shares;
   manifest.owner = options_.certificate;
   manifest.readers = options.readers;
-  for (const auto& h : holders) manifest.holders.push_back(h.id);
+  for (const auto& h : holders) manifest.holders.push_back(h.certificate);
   manifest.created_ms = NowMs();
   manifest.Sign(*options_.key);
   const std::string manifest_b64 = protocol::ToBase64(manifest.Encode());
+  const auto manifest_id = manifest.Id();
 
   mesh::SecureBuffer lines;
   if (auto s = SplitSecret(secret, split, &lines); !s.ok()) return s;
   const auto shares = SplitShareLines(lines.view(), "share");
   if (shares.size() != holders.size()) return mesh::Status::Corruption("split gave a bad count");
+  // A get reply must carry t sealed shares (base64, with overhead) within its budget.
+  const size_t sealed_b64 = (shares[0].text.size() + 512) * 4 / 3;
+  if (sealed_b64 * static_cast<size_t>(options.threshold) > kVaultMaxMessageBytes * 3 / 4) {
+    return mesh::Status::InvalidArgument(
+        "a secret this large allows a threshold of at most " +
+        std::to_string(kVaultMaxMessageBytes * 3 / 4 / sealed_b64) + "; nothing was sent");
+  }
 
   Commit commit{manifest, {}};
   std::vector<std::string> problems;
@@ -152,6 +171,7 @@ mesh::Status ClientImpl::Put(const std::string& name, std::span<const uint8_t> s
     share.version = manifest.version;
     share.holder = holders[i].id;
     share.index = static_cast<int>(i);
+    share.manifest_id = manifest_id;
     share.payload = mesh::SecureBuffer(shares[i].text.size());
     share.payload.Resize(0);
     share.payload.Append(shares[i].text);
@@ -198,7 +218,7 @@ mesh::Status ClientImpl::Put(const std::string& name, std::span<const uint8_t> s
   return mesh::Status::OK();
 }
 
-mesh::Status ClientImpl::Delete(const std::string& name, DeleteResult* result) {
+mesh::Status ClientImpl::DoDelete(const std::string& name, DeleteResult* result) {
   if (auto s = protocol::CheckSecretName(name); !s.ok()) return s;
   uint64_t head = 0;
   bool deleted = false;

@@ -23,8 +23,8 @@ std::string JoinProblems(const std::vector<std::string>& problems) {
 
 }  // namespace
 
-mesh::Status ClientImpl::Get(const std::string& name, const GetOptions& options,
-                             mesh::SecureBuffer* secret, GetResult* result) {
+mesh::Status ClientImpl::DoGet(const std::string& name, const GetOptions& options,
+                               mesh::SecureBuffer* secret, GetResult* result) {
   if (auto s = protocol::CheckSecretName(name); !s.ok()) return s;
   const auto reply_key = protocol::BoxKey::Generate();
   protocol::GetRequest request;
@@ -85,7 +85,8 @@ mesh::Status ClientImpl::Get(const std::string& name, const GetOptions& options,
       if (s.ok()) {
         const int index = manifest.HolderIndex(share.holder);
         if (share.name != name || share.version != manifest.version || index < 0 ||
-            share.index != index || protocol::Hex(share.holder) != r.value("holder", "")) {
+            share.index != index || share.manifest_id != manifest.Id() ||
+            protocol::Hex(share.holder) != r.value("holder", "")) {
           s = mesh::Status::Corruption("the share is for another secret, version or holder");
         } else if (!share.VerifySignature(manifest.owner.subject)) {
           s = mesh::Status::Corruption("the dealer signature does not verify");

@@ -15,16 +15,36 @@ class ClientImpl : public VaultClient {
   ClientImpl(mesh::ClientOptions options, std::unique_ptr<mesh::Client> link)
       : options_(std::move(options)), link_(std::move(link)) {}
 
+  // Each operation turns a malformed reply that slipped past the checks into Corruption.
   mesh::Status Put(const std::string& name, std::span<const uint8_t> secret,
-                   const PutOptions& options, PutResult* result) override;
+                   const PutOptions& options, PutResult* result) override {
+    return Guard([&] { return DoPut(name, secret, options, result); });
+  }
   mesh::Status Get(const std::string& name, const GetOptions& options, mesh::SecureBuffer* secret,
-                   GetResult* result) override;
-  mesh::Status Delete(const std::string& name, DeleteResult* result) override;
+                   GetResult* result) override {
+    return Guard([&] { return DoGet(name, options, secret, result); });
+  }
+  mesh::Status Delete(const std::string& name, DeleteResult* result) override {
+    return Guard([&] { return DoDelete(name, result); });
+  }
   mesh::Status List(mesh::Json* out) override;
   mesh::Status Audit(const std::string& name, mesh::Json* out) override;
   mesh::Status NodeStatus(mesh::Json* out) override;
 
  private:
+  template <typename F>
+  static mesh::Status Guard(F f) {
+    try {
+      return f();
+    } catch (const mesh::Json::exception& e) {
+      return mesh::Status::Corruption(std::string("malformed reply from the node: ") + e.what());
+    }
+  }
+  mesh::Status DoPut(const std::string& name, std::span<const uint8_t> secret,
+                     const PutOptions& options, PutResult* result);
+  mesh::Status DoGet(const std::string& name, const GetOptions& options, mesh::SecureBuffer* secret,
+                     GetResult* result);
+  mesh::Status DoDelete(const std::string& name, DeleteResult* result);
   // One request to the entry node; error replies that deny permission become
   // PermissionDenied, other failures Unavailable.
   mesh::Status Call(const std::string& event, const mesh::Json& data, mesh::Json* reply);

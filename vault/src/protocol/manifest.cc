@@ -34,7 +34,7 @@ mesh::Status CheckSecretName(std::string_view name) {
 
 std::vector<uint8_t> Manifest::Body() const {
   std::vector<uint8_t> out;
-  out.reserve(512 + holders.size() * mesh::kPublicKeyBytes);
+  out.reserve(512 + holders.size() * (2 + mesh::kMaxCertificateBytes));
   ByteWriter w(&out);
   w.U8(kFormat);
   w.Str8(name);
@@ -45,7 +45,7 @@ std::vector<uint8_t> Manifest::Body() const {
   w.Bytes16(owner.Encode());
   w.U8(static_cast<uint8_t>(readers.size()));
   for (const auto& r : readers) w.Str8(r);
-  for (const auto& h : holders) w.Bytes(h);
+  for (const auto& h : holders) w.Bytes16(h.Encode());
   w.I64(created_ms);
   return out;
 }
@@ -72,14 +72,22 @@ mesh::Status Manifest::Decode(std::span<const uint8_t> bytes, Manifest* out) {
   const uint8_t readers = r.U8();
   for (int i = 0; i < readers && r.ok(); ++i) m.readers.push_back(r.Str8());
   m.holders.resize(m.count);
-  for (auto& h : m.holders) r.Fixed(&h);
+  for (auto& h : m.holders) {
+    auto encoded = r.Bytes16();
+    if (!r.ok()) break;
+    if (auto s = mesh::Certificate::Decode(encoded, &h); !s.ok()) {
+      return Bad("holder " + s.message());
+    }
+  }
   m.created_ms = r.I64();
   r.Fixed(&m.signature);
   if (!r.done()) return Bad("truncated or trailing bytes");
   if (deleted > 1) return Bad("bad deleted flag");
   m.deleted = deleted == 1;
   if (auto s = CheckSecretName(m.name); !s.ok()) return Bad(s.message());
-  if (m.version == 0) return Bad("version 0");
+  if (m.version == 0 || m.version > static_cast<uint64_t>(INT64_MAX)) {
+    return Bad("version out of range");
+  }
   if (m.deleted) {
     if (m.count != 0 || m.threshold != 0) return Bad("a tombstone has holders");
   } else if (m.threshold < 2 || m.count < m.threshold) {
@@ -89,8 +97,10 @@ mesh::Status Manifest::Decode(std::span<const uint8_t> bytes, Manifest* out) {
   for (const auto& reader : m.readers) {
     if (!mesh::CheckName(reader).ok()) return Bad("bad reader name");
   }
-  std::set<mesh::PublicKey> distinct(m.holders.begin(), m.holders.end());
-  if (distinct.size() != m.holders.size()) return Bad("a holder is listed twice");
+  const auto ids = m.HolderIds();
+  if (std::set<mesh::PublicKey>(ids.begin(), ids.end()).size() != ids.size()) {
+    return Bad("a holder is listed twice");
+  }
   *out = std::move(m);
   return mesh::Status::OK();
 }
@@ -100,9 +110,14 @@ void Manifest::Sign(const mesh::SigningKey& owner_key) {
 }
 
 mesh::Status Manifest::Verify(const mesh::PublicKey& ca_key) const {
-  if (auto s = mesh::VerifyCertificate(owner, ca_key, created_ms / 1000, mesh::Role::kClient);
-      !s.ok()) {
+  const int64_t at = created_ms / 1000;
+  if (auto s = mesh::VerifyCertificate(owner, ca_key, at, mesh::Role::kClient); !s.ok()) {
     return Bad("owner certificate: " + s.message());
+  }
+  for (const auto& h : holders) {
+    if (auto s = mesh::VerifyCertificate(h, ca_key, at, mesh::Role::kNode); !s.ok()) {
+      return Bad("holder " + h.name + " certificate: " + s.message());
+    }
   }
   if (!mesh::VerifySignature(owner.subject, kManifestDomain, Body(), signature)) {
     return Bad("bad owner signature");
@@ -119,9 +134,15 @@ bool Manifest::MayRead(std::string_view client_name) const {
 
 int Manifest::HolderIndex(const mesh::PublicKey& node) const {
   for (size_t i = 0; i < holders.size(); ++i) {
-    if (holders[i] == node) return static_cast<int>(i);
+    if (holders[i].subject == node) return static_cast<int>(i);
   }
   return -1;
+}
+
+std::vector<mesh::PublicKey> Manifest::HolderIds() const {
+  std::vector<mesh::PublicKey> out;
+  for (const auto& h : holders) out.push_back(h.subject);
+  return out;
 }
 
 std::vector<uint8_t> AckBody(const Digest& manifest_id, int index) {
@@ -136,8 +157,8 @@ mesh::Signature SignAck(const mesh::SigningKey& holder_key, const Digest& manife
 
 bool VerifyAck(const Manifest& manifest, int index, const mesh::Signature& ack) {
   if (index < 0 || index >= static_cast<int>(manifest.holders.size())) return false;
-  return mesh::VerifySignature(manifest.holders[index], kAckDomain, AckBody(manifest.Id(), index),
-                               ack);
+  return mesh::VerifySignature(manifest.holders[index].subject, kAckDomain,
+                               AckBody(manifest.Id(), index), ack);
 }
 
 std::vector<uint8_t> Commit::Encode() const {
@@ -168,8 +189,8 @@ mesh::Status Commit::Verify(const mesh::PublicKey& ca_key) const {
   if (acks.size() != manifest.holders.size()) return Bad("acknowledgements missing");
   const Digest id = manifest.Id();
   for (size_t i = 0; i < acks.size(); ++i) {
-    if (!mesh::VerifySignature(manifest.holders[i], kAckDomain, AckBody(id, static_cast<int>(i)),
-                               acks[i])) {
+    if (!mesh::VerifySignature(manifest.holders[i].subject, kAckDomain,
+                               AckBody(id, static_cast<int>(i)), acks[i])) {
       return Bad("bad acknowledgement from holder " + std::to_string(i + 1));
     }
   }

@@ -16,8 +16,8 @@ namespace vault::protocol {
 
 inline constexpr size_t kMaxSecretNameBytes = 128;
 inline constexpr size_t kMaxReaders = 64;
-inline constexpr size_t kMaxManifestBytes = 4096 + 255 * 32;
-inline constexpr size_t kMaxCommitBytes = kMaxManifestBytes + 8 + 255 * 64;
+inline constexpr size_t kMaxManifestBytes = 16384 + 255 * (2 + mesh::kMaxCertificateBytes);
+inline constexpr size_t kMaxCommitBytes = kMaxManifestBytes + 8 + 255 * mesh::kSignatureBytes;
 
 // Secret names: 1..128 bytes of [A-Za-z0-9._/-], not starting with '/' or '.'.
 mesh::Status CheckSecretName(std::string_view name);
@@ -28,9 +28,9 @@ struct Manifest {
   bool deleted = false;
   int threshold = 0;
   int count = 0;
-  mesh::Certificate owner;               // a client certificate
-  std::vector<std::string> readers;      // certificate names, besides the owner
-  std::vector<mesh::PublicKey> holders;  // holder i keeps share i
+  mesh::Certificate owner;                 // a client certificate
+  std::vector<std::string> readers;        // certificate names, besides the owner
+  std::vector<mesh::Certificate> holders;  // node certificates; holder i keeps share i
   int64_t created_ms = 0;
   mesh::Signature signature{};
 
@@ -38,14 +38,15 @@ struct Manifest {
   std::vector<uint8_t> Encode() const;
   static mesh::Status Decode(std::span<const uint8_t> bytes, Manifest* out);
   void Sign(const mesh::SigningKey& owner_key);
-  // Checks the structure, that the owner's certificate chains to `ca_key` and was valid at
-  // created_ms, and the owner's signature.
+  // Checks that the owner's certificate (role client) and every holder's (role node) chain
+  // to `ca_key` and were valid at created_ms, and the owner's signature.
   mesh::Status Verify(const mesh::PublicKey& ca_key) const;
   // Digest that holders acknowledge.
   Digest Id() const;
   // The owner or a named reader.
   bool MayRead(std::string_view client_name) const;
   int HolderIndex(const mesh::PublicKey& node) const;  // -1 when not a holder
+  std::vector<mesh::PublicKey> HolderIds() const;
 };
 
 // What holder `index` signs when its share of `manifest_id` is durably stored.

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mesh/certificate.h"
 #include "mesh/identity.h"
 
 namespace vault::protocol {
@@ -16,6 +17,7 @@ namespace vault::protocol {
 struct Candidate {
   mesh::PublicKey id{};
   std::string name;
+  mesh::Certificate certificate;  // its node certificate, checked against the CA
 };
 
 // The `n` best candidates for `name`, best first; all of them when there are fewer.

@@ -41,14 +41,15 @@ bool NodeBoxKey(const mesh::PublicKey& node, BoxPublicKey* out) {
 
 mesh::SecureBuffer DealerShare::Body() const {
   mesh::SecureBuffer out;
-  out.Reserve(1 + 1 + name.size() + 8 + holder.size() + 1 + 4 + payload.size() +
-              mesh::kSignatureBytes);
+  out.Reserve(1 + 1 + name.size() + 8 + holder.size() + 1 + manifest_id.size() + 4 +
+              payload.size() + mesh::kSignatureBytes);
   PutLe(&out, kFormat, 1);
   PutLe(&out, name.size(), 1);
   out.Append(name);
   PutLe(&out, version, 8);
   out.Append(holder);
   PutLe(&out, static_cast<uint64_t>(index), 1);
+  out.Append(manifest_id);
   PutLe(&out, payload.size(), 4);
   out.Append(payload.span());
   return out;
@@ -91,6 +92,7 @@ mesh::Status DealerShare::Open(std::span<const uint8_t> sealed, const BoxKey& ke
   s.version = r.U64();
   r.Fixed(&s.holder);
   s.index = r.U8();
+  r.Fixed(&s.manifest_id);
   const auto payload = r.Bytes32();
   r.Fixed(&s.signature);
   if (!r.done()) return bad("truncated or trailing bytes");

@@ -1,7 +1,7 @@
 // A share as the dealer (the putting client) hands it to its holder, and as the holder hands
 // it to a reader: the share line, bound by the dealer's signature to the secret's name,
-// version, holder and index, sealed (crypto_box_seal) to one X25519 key, so the entry node
-// that forwards it learns nothing. Holders use the X25519 form of their Ed25519 node key;
+// version, holder, index and manifest, sealed (crypto_box_seal) to one X25519 key, so the entry
+// node that forwards it learns nothing. Holders use the X25519 form of their Ed25519 node key;
 // readers use a one-time key per request. Layout: docs/vault.md ("Records").
 #ifndef VAULT_PROTOCOL_SEALED_SHARE_H_
 #define VAULT_PROTOCOL_SEALED_SHARE_H_
@@ -45,6 +45,7 @@ struct DealerShare {
   uint64_t version = 0;
   mesh::PublicKey holder{};
   int index = 0;                // the holder's position in the manifest
+  Digest manifest_id{};         // the manifest this share was dealt under
   mesh::SecureBuffer payload;   // one text-format share line
   mesh::Signature signature{};  // the dealer's (owner's) signature
 
