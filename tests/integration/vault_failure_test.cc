@@ -24,7 +24,7 @@ std::vector<size_t> HolderIndexes(const VaultCluster& v, const std::vector<std::
 
 }  // namespace
 
-TEST_CASE("vault: get works with n-t holders killed; with more it fails fast naming them",
+TEST_CASE("vault: get works with n-t holders killed and with more fails fast naming them",
           "[integration]") {
   VaultCluster v;
   const std::string secret = RandomBytes(256);
@@ -74,10 +74,22 @@ TEST_CASE("vault: get works with n-t holders killed; with more it fails fast nam
   r = v.Cli(victims[3], {"get", "ha/key"});
   CHECK(r.code == 2);
   CHECK(Contains(r.err, c + ": unreachable"));
+
+  // Delete with holders down: it succeeds, names them, and a holder wipes its share when it
+  // comes back.
+  r = v.Cli(0, {"delete", "ha/key"});
+  CHECK(r.code == 0);
+  CHECK(Contains(r.err, "warning: " + c + ": "));
+  CHECK(v.List(0).count("ha/key") == 0);
+  CHECK_FALSE(vault_test::HoldsShare(v.c.node(0).data_dir, "ha/key", 1));
+  REQUIRE(vault_test::HoldsShare(v.c.node(victims[2]).data_dir, "ha/key", 1));
+  v.c.Restart(victims[2], {v.c.node(0).address});
+  CHECK(WaitFor([&] { return !vault_test::HoldsShare(v.c.node(victims[2]).data_dir, "ha/key", 1); },
+                milliseconds(10000)));
 }
 
 TEST_CASE(
-    "vault: a holder killed -9 right after its ack keeps its share; get works with it "
+    "vault: a holder killed -9 right after its ack keeps its share and get works with it "
     "among exactly t holders",
     "[integration]") {
   VaultCluster v;
@@ -108,7 +120,7 @@ TEST_CASE(
   CHECK(r.seconds < 10);
 }
 
-TEST_CASE("vault: holders returning corrupted shares are named; get succeeds from t good ones",
+TEST_CASE("vault: holders returning corrupted shares are named and get succeeds from t good ones",
           "[integration]") {
   VaultCluster v;
   const std::string secret = RandomBytes(300);
@@ -143,6 +155,31 @@ TEST_CASE("vault: holders returning corrupted shares are named; get succeeds fro
   CHECK(Contains(r.err, v.c.node(rotten).name + ": "));
   CHECK(Contains(r.err, v.c.node(forged).name + ": "));
   CHECK(Contains(r.err, v.c.node(others[2]).name + ": "));
+}
+
+TEST_CASE("vault: a put that a holder does not acknowledge fails naming it and nothing is visible",
+          "[integration]") {
+  VaultCluster v;
+  // Stopped, not killed: the others still count it alive while the put runs.
+  v.c.Signal(4, SIGSTOP);
+  auto r = v.Cli(0, {"put", "half", "-n", "5"}, "a secret");
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(Contains(r.err, "node4: "));
+  CHECK(Contains(r.err, "nothing was committed"));
+  CHECK(r.seconds < 10);
+  CHECK(v.List(0).empty());
+  r = v.Cli(1, {"get", "half"});
+  CHECK(r.code == 2);
+  CHECK(Contains(r.err, "no secret named"));
+  v.Kill(4);
+  REQUIRE(WaitFor([&] { return v.AllSee({{"node4", "failed"}}, {4}); }, milliseconds(8000)));
+  // The name is still free: a put on the live nodes makes version 1.
+  const auto put = v.Put(0, "half", "a secret", {"-n", "4"});
+  CHECK(put.value("version", 0) == 1);
+  r = v.Cli(2, {"get", "half"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "a secret");
 }
 
 TEST_CASE("vault: put with fewer than n live members fails before any share is sent",
