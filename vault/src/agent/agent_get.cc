@@ -116,14 +116,14 @@ void AgentState::OnShareGet(const mesh::Message& m, const mesh::Responder& r) {
       !s.ok()) {
     return deny(Unverified(request.client), s.message());
   }
-  Commit head;
-  const auto head_status = Head(manifest.name, &head);
+  ManifestRow head;
+  const auto head_status = store_->GetManifest(manifest.name, &head);
   if (!head_status.ok() && head_status.code() != mesh::Status::Code::kNotFound) {
-    return r.Error(head_status.message());
+    return r.Error(Internal("reading the head of " + manifest.name, head_status).message());
   }
-  const bool known = head_status.ok() && head.Encode() == bytes;
+  const bool known = head_status.ok() && head.encoded == bytes;
   if (!known) {
-    if (head_status.ok() && head.manifest.version >= manifest.version) {
+    if (head_status.ok() && head.version >= manifest.version) {
       return r.Error("that version is not this holder's current one");
     }
     if (auto s = commit.Verify(config_.ca_key); !s.ok()) return r.Error(s.message());

@@ -109,18 +109,24 @@ void Manifest::Sign(const mesh::SigningKey& owner_key) {
   signature = owner_key.Sign(kManifestDomain, Body());
 }
 
-mesh::Status Manifest::Verify(const mesh::PublicKey& ca_key) const {
-  const int64_t at = created_ms / 1000;
-  if (auto s = mesh::VerifyCertificate(owner, ca_key, at, mesh::Role::kClient); !s.ok()) {
+mesh::Status Manifest::VerifyOwner(const mesh::PublicKey& ca_key) const {
+  if (auto s = mesh::VerifyCertificate(owner, ca_key, created_ms / 1000, mesh::Role::kClient);
+      !s.ok()) {
     return Bad("owner certificate: " + s.message());
   }
+  if (!mesh::VerifySignature(owner.subject, kManifestDomain, Body(), signature)) {
+    return Bad("bad owner signature");
+  }
+  return mesh::Status::OK();
+}
+
+mesh::Status Manifest::Verify(const mesh::PublicKey& ca_key) const {
+  const int64_t at = created_ms / 1000;
+  if (auto s = VerifyOwner(ca_key); !s.ok()) return s;
   for (const auto& h : holders) {
     if (auto s = mesh::VerifyCertificate(h, ca_key, at, mesh::Role::kNode); !s.ok()) {
       return Bad("holder " + h.name + " certificate: " + s.message());
     }
-  }
-  if (!mesh::VerifySignature(owner.subject, kManifestDomain, Body(), signature)) {
-    return Bad("bad owner signature");
   }
   return mesh::Status::OK();
 }

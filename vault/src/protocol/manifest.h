@@ -41,6 +41,9 @@ struct Manifest {
   // Checks that the owner's certificate (role client) and every holder's (role node) chain
   // to `ca_key` and were valid at created_ms, and the owner's signature.
   mesh::Status Verify(const mesh::PublicKey& ca_key) const;
+  // Only the owner's certificate and signature: what a reader needs, since every share it
+  // accepts carries the owner's signature over this manifest's id.
+  mesh::Status VerifyOwner(const mesh::PublicKey& ca_key) const;
   // Digest that holders acknowledge.
   Digest Id() const;
   // The owner or a named reader.
