@@ -100,6 +100,9 @@ class NodeImpl final : public Node, public core::Host {
   void PeerAddresses(const PublicKey& id, uint64_t received, uint64_t sent) override {
     if (store_) (void)store_->AddAddressCounts(id, received, sent);
   }
+  void VerifyGossip(core::VerifyJob job) override {
+    core_->OnGossipVerified(Now(), job.token, job.Verify());
+  }
 
  private:
   static std::span<const uint8_t> AsBytes(const std::string& s) {
@@ -178,6 +181,12 @@ mesh::Status NodeImpl::Init() {
   }
   if (config_.max_message_bytes < 4096 || config_.max_message_bytes > (64u << 20)) {
     return mesh::Status::InvalidArgument("max_message_bytes must be between 4 KiB and 64 MiB");
+  }
+  if (config_.max_verify_inflight == 0 ||
+      config_.max_verify_inflight_bytes < config_.max_message_bytes) {
+    return mesh::Status::InvalidArgument(
+        "max_verify_inflight must be at least 1 and max_verify_inflight_bytes at least "
+        "max_message_bytes");
   }
   uint64_t stored_incarnation = 0, stored_sequence = 0;
   if (!config_.data_dir.empty()) {

@@ -71,6 +71,10 @@ struct Config {
   Millis replay_window{60000};  // broadcasts stamped further from local time are dropped
   Millis seen_ttl{120000};      // must exceed replay_window
   size_t seen_cache_max = 500000;
+  // Envelopes accepted so far but waiting for their signature check, at most; more are dropped
+  // (dropped.verify_backlog).
+  size_t max_verify_inflight = 4096;
+  size_t max_verify_inflight_bytes = 64 << 20;  // the same, in envelope bytes
 
   // --- Direct messages and requests -------------------------------------------------------
   Millis request_timeout{5000};  // used when Request is given no timeout
