@@ -1,5 +1,6 @@
 // NodeImpl: a mesh::Node made of the sans-IO core, the Beast transport and the peer store,
-// all driven from one I/O thread through one strand.
+// all driven from one I/O thread through one strand. Gossip signatures are checked on a
+// VerifierPool; each answer is posted back onto the strand.
 #include "mesh/node.h"
 
 #include <sodium.h>
@@ -16,6 +17,7 @@
 #include "core/core.h"
 #include "store/peer_store.h"
 #include "transport/transport.h"
+#include "verifier_pool.h"
 
 namespace mesh {
 namespace net = boost::asio;
@@ -100,6 +102,13 @@ class NodeImpl final : public Node, public core::Host {
   void PeerAddresses(const PublicKey& id, uint64_t received, uint64_t sent) override {
     if (store_) (void)store_->AddAddressCounts(id, received, sent);
   }
+  void VerifyGossip(core::VerifyJob job) override {
+    const uint64_t token = job.token;
+    if (std::optional<bool> ok = verifier_->Verify(std::move(job))) {
+      core_->Count("gossip_verified_inline");
+      core_->OnGossipVerified(Now(), token, *ok);
+    }
+  }
 
  private:
   static std::span<const uint8_t> AsBytes(const std::string& s) {
@@ -143,6 +152,7 @@ class NodeImpl final : public Node, public core::Host {
   std::unique_ptr<PeerStore> store_;
   std::unique_ptr<transport::Transport> transport_;
   std::unique_ptr<core::Core> core_;
+  std::unique_ptr<VerifierPool> verifier_;  // its workers post to strand_; stopped in Stop
   uint64_t incarnation_ = 0;
   uint64_t sequence_ = 0;
   std::string bound_;
@@ -178,6 +188,15 @@ mesh::Status NodeImpl::Init() {
   }
   if (config_.max_message_bytes < 4096 || config_.max_message_bytes > (64u << 20)) {
     return mesh::Status::InvalidArgument("max_message_bytes must be between 4 KiB and 64 MiB");
+  }
+  if (config_.verify_threads > 64) {
+    return mesh::Status::InvalidArgument("verify_threads must be at most 64");
+  }
+  if (config_.max_verify_inflight == 0 ||
+      config_.max_verify_inflight_bytes < config_.max_message_bytes) {
+    return mesh::Status::InvalidArgument(
+        "max_verify_inflight must be at least 1 and max_verify_inflight_bytes at least "
+        "max_message_bytes");
   }
   uint64_t stored_incarnation = 0, stored_sequence = 0;
   if (!config_.data_dir.empty()) {
@@ -245,6 +264,13 @@ mesh::Status NodeImpl::Start() {
     Check(store_->Load(64, &peers), "load peers");
     for (auto& p : peers) bootstrap.push_back(p.address);
   }
+  // A worker's answer goes back onto the strand, where the core lives.
+  constexpr size_t kQueuedPerWorker = 32;  // a few ms of work: enough to keep workers busy
+  verifier_ = std::make_unique<VerifierPool>(
+      config_.verify_threads, kQueuedPerWorker * config_.verify_threads,
+      [this](uint64_t token, bool ok) {
+        net::post(strand_, [this, token, ok] { core_->OnGossipVerified(Now(), token, ok); });
+      });
   core_ =
       std::make_unique<core::Core>(config_, this, advertise, incarnation_, sequence_, sequence_);
   running_ = true;
@@ -287,6 +313,9 @@ void NodeImpl::Stop(Millis grace) {
   stopped_ = true;
   ioc_.stop();
   if (thread_.joinable()) thread_.join();
+  // After the I/O thread: answers posted from now on are never run (the io_context is
+  // stopped), and they are destroyed with it, after the workers are joined here.
+  if (verifier_) verifier_->Stop();
   running_ = false;  // after the join: a Sync still waiting gives up only now
   // Fail what is still waiting, so every Request callback runs exactly once.
   for (auto& [token, cb] : replies_) cb(mesh::Status::Unavailable("node stopped"), Json());

@@ -1,10 +1,15 @@
 // Mesh benchmarks. Prints one JSON object per line:
-//   {"bench":"mesh.verify_forward", "messages":..., "msgs_per_sec":..., "forwards_per_msg":6}
+//   {"bench":"mesh.verify_bare", "verifies_per_sec":..., "threads":1|2}
+//   {"bench":"mesh.verify_forward", "messages":..., "msgs_per_sec":..., "forwards_per_msg":6,
+//    "threads":1|2}
 //   {"bench":"mesh.membership", "nodes":16, "seconds_to_full_membership":...}
 //   {"bench":"mesh.broadcast", "nodes":64, "p50_ms":..., "p99_ms":..., "tx_per_delivery":...}
 //   {"bench":"mesh.idle_rss", "rss_kib":...}
 // verify_forward drives one node's sans-IO core directly (decode, replay checks, Ed25519
-// verification, delivery, forwarding to 6 active links) on one thread. membership and
+// verification, delivery, forwarding to 6 active links) on one thread; with "threads":1 it
+// checks signatures itself (Config::verify_threads = 0), with "threads":2 a VerifierPool of
+// two workers does, as in mesh::Node, and the driving thread also checks when their queue
+// is full. verify_bare is libsodium's verify alone on 1 or 2 threads: the ceiling. membership and
 // broadcast run real nodes in this process on loopback with Config::FastTimings. idle_rss
 // starts real `meshvault agent` processes and reads VmRSS of one after it idled.
 // Usage: mesh_bench [--quick] [--only NAME]
@@ -12,7 +17,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -24,6 +31,7 @@
 #include "cluster.h"
 #include "core/core.h"
 #include "mesh/node.h"
+#include "verifier_pool.h"
 
 namespace {
 
@@ -39,8 +47,17 @@ struct Ca {
   }
 };
 
-class NullHost : public mesh::core::Host {
+// verify_forward's host: sends are counted; signature checks go to a VerifierPool, as in
+// mesh::Node, and the workers' answers wait in an inbox that the thread driving the core
+// (the node's strand, here) drains between messages.
+class BenchHost : public mesh::core::Host {
  public:
+  explicit BenchHost(size_t verify_threads)
+      : pool_(verify_threads, 32 * verify_threads, [this](uint64_t token, bool ok) {
+          std::lock_guard lock(mu_);
+          inbox_.emplace_back(token, ok);
+          ready_.notify_one();
+        }) {}
   void Send(mesh::core::LinkId, std::vector<uint8_t> m) override {
     sent_bytes += m.size();
     ++sent;
@@ -60,18 +77,42 @@ class NullHost : public mesh::core::Host {
   void PeerSeen(const mesh::core::MemberRecord&) override {}
   void PeerConnect(const mesh::PublicKey&, bool) override {}
   void PeerAddresses(const mesh::PublicKey&, uint64_t, uint64_t) override {}
+  void VerifyGossip(mesh::core::VerifyJob job) override {  // as NodeImpl does
+    const uint64_t token = job.token;
+    if (auto ok = pool_.Verify(std::move(job))) core->OnGossipVerified(1, token, *ok);
+  }
+  // Hands the answers that came in to the core; with `wait`, first waits for one.
+  void Drain(bool wait) {
+    std::vector<std::pair<uint64_t, bool>> answers;
+    {
+      std::unique_lock lock(mu_);
+      if (wait) ready_.wait(lock, [this] { return !inbox_.empty(); });
+      answers.swap(inbox_);
+    }
+    for (auto [token, ok] : answers) core->OnGossipVerified(1, token, ok);
+  }
+
+  mesh::core::Core* core = nullptr;
   uint64_t sent = 0, sent_bytes = 0, delivered = 0;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_;
+  std::vector<std::pair<uint64_t, bool>> inbox_;
+  mesh::VerifierPool pool_;  // last: its workers use the inbox
 };
 
-void VerifyForward(size_t messages) {
+// `verify_threads` as in mesh::Config: 0 checks signatures on the core's thread ("threads":1).
+void VerifyForward(size_t messages, size_t verify_threads) {
   Ca ca;
-  NullHost host;
+  BenchHost host(verify_threads);
   auto key = std::make_shared<mesh::SigningKey>(mesh::SigningKey::Generate());
   mesh::Config config;
   config.key = key;
   config.certificate = ca.Issue(*key, "bench");
   config.ca_key = ca.key.public_key();
   mesh::core::Core core(config, &host, "127.0.0.1:1", 1, 1, 1);
+  host.core = &core;
   core.Start(0, {});
   // Seven neighbours, each a member; messages come in on the first and go out on the others.
   std::vector<mesh::SigningKey> peers;
@@ -95,13 +136,50 @@ void VerifyForward(size_t messages) {
   }
   const uint64_t sent_before = host.sent;
   const auto t0 = Clock::now();
-  for (auto& m : wire) core.OnMessage(1, 1, std::move(m));
+  for (auto& m : wire) {
+    core.OnMessage(1, 1, std::move(m));
+    host.Drain(false);
+  }
+  while (core.verifying() > 0) host.Drain(true);
   const double s = std::chrono::duration<double>(Clock::now() - t0).count();
   std::printf(
       "{\"bench\":\"mesh.verify_forward\",\"messages\":%zu,\"delivered\":%lu,"
-      "\"msgs_per_sec\":%.0f,\"forwards_per_msg\":%.2f,\"threads\":1}\n",
+      "\"msgs_per_sec\":%.0f,\"forwards_per_msg\":%.2f,\"threads\":%zu}\n",
       messages, static_cast<unsigned long>(host.delivered), static_cast<double>(messages) / s,
-      static_cast<double>(host.sent - sent_before) / static_cast<double>(messages));
+      static_cast<double>(host.sent - sent_before) / static_cast<double>(messages),
+      std::max<size_t>(1, verify_threads));
+  std::fflush(stdout);
+}
+
+// The ceiling: libsodium's crypto_sign_verify_detached in a loop on `threads` threads.
+void VerifyBare(size_t verifies, size_t threads) {
+  const mesh::SigningKey key = mesh::SigningKey::Generate();
+  const std::string json = R"({"k":"v","n":12345})";
+  const auto body = mesh::core::EncodeEvent(
+      "bench", {reinterpret_cast<const uint8_t*>(json.data()), json.size()});
+  const auto env =
+      mesh::core::GossipEnvelope::Make(key, mesh::core::GossipKind::kEvent, 1, 0, body);
+  const size_t n = env.encoded.size() - crypto_sign_BYTES;
+  std::atomic<size_t> failures{0};
+  const auto t0 = Clock::now();
+  std::vector<std::thread> workers;
+  for (size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (size_t i = 0; i < verifies / threads; ++i) {
+        failures += crypto_sign_verify_detached(env.encoded.data() + n, env.encoded.data(), n,
+                                                key.public_key().data()) == 0
+                        ? 0
+                        : 1;
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::printf(
+      "{\"bench\":\"mesh.verify_bare\",\"verifies\":%zu,\"verifies_per_sec\":%.0f,"
+      "\"threads\":%zu}\n",
+      verifies / threads * threads, static_cast<double>(verifies / threads * threads) / s, threads);
+  std::fflush(stdout);
 }
 
 struct Cluster {
@@ -258,7 +336,14 @@ int main(int argc, char** argv) {
     if (a == "--only" && i + 1 < argc) only = argv[++i];
   }
   auto want = [&](const std::string& name) { return only.empty() || only == name; };
-  if (want("verify_forward")) VerifyForward(quick ? 2000 : 50000);
+  if (want("verify_forward")) {
+    // One thread, then the node's default pool of two workers; each after its bare ceiling.
+    const size_t n = quick ? 2000 : 50000;
+    VerifyBare(n, 1);
+    VerifyForward(n, 0);
+    VerifyBare(n, 2);
+    VerifyForward(n, 2);
+  }
   if (want("membership")) {
     if (std::getenv("MESH_BENCH_NODES") != nullptr) {
       Membership(std::stoul(std::getenv("MESH_BENCH_NODES")), 0);

@@ -221,6 +221,7 @@ class RoguePeer {
     o.credentials = mesh::LinkCredentials{id_.key.get(), id_.cert, ca_key_};
     o.max_message_bytes = max_message;
     o.send_queue_bytes = 64 << 20;
+    o.send_queue_messages = 1 << 16;  // room for a burst
     o.unix_seconds = [] { return static_cast<int64_t>(std::time(nullptr)); };
     mesh::transport::TransportEvents ev;
     ev.link_up = [this](uint64_t id, const mesh::Certificate&, uint64_t) { link_ = id; };
@@ -385,6 +386,55 @@ TEST_CASE("hostile gossip from an authenticated peer is dropped and counted, the
         return std::find(delivered.begin(), delivered.end(), "still here") != delivered.end();
       },
       milliseconds(2000)));
+}
+
+TEST_CASE("Stop in the middle of a burst of signature checks is prompt and clean",
+          "[integration][mesh]") {
+  TestCa ca;
+  mesh::Config config = ca.NodeConfig("victim");
+  config.verify_threads = 2;
+  auto victim = MakeNode(config);
+  std::atomic<int> delivered{0};
+  std::atomic<bool> stopped{false};
+  std::atomic<int> after_stop{0};
+  victim->On("hello", [&](const mesh::Message&, mesh::Responder) {
+    if (stopped) ++after_stop;
+    ++delivered;
+  });
+  REQUIRE(victim->Start().ok());
+  RoguePeer rogue(ca, "rogue");
+  rogue.Connect(victim->Status().listen);
+  rogue.Hello();
+  REQUIRE(WaitFor([&] { return AliveCount(*victim) == 2; }, milliseconds(2000)));
+  // Far more than the node checks before the Stop below, which comes at full speed: checks
+  // are queued, running on the workers, and answered but not yet handled.
+  constexpr int kBurst = 20000;
+  std::vector<std::vector<uint8_t>> burst;
+  for (int i = 0; i < kBurst; ++i) {
+    burst.push_back(EventGossip(*rogue.identity().key, static_cast<uint64_t>(i + 1), NowMs(), "b"));
+  }
+  for (auto& message : burst) rogue.Send(std::move(message));
+  // Counters are read on the node's thread: envelopes received but not yet delivered are
+  // awaiting their check. Stop as soon as some are.
+  uint64_t pending = 0;
+  REQUIRE(WaitFor(
+      [&] {
+        auto counters = victim->Status().counters;
+        pending = counters["gossip_in_messages"] - counters["broadcasts_delivered"];
+        return pending > 0;
+      },
+      milliseconds(10000)));
+  const auto start = testing::Clock::now();
+  victim->Stop(milliseconds(0));
+  stopped = true;
+  const int at_stop = delivered;
+  WARN(pending << " checks pending just before Stop; " << at_stop << " of " << kBurst
+               << " delivered when it returned");
+  CHECK(testing::Clock::now() - start < milliseconds(2000));
+  CHECK(at_stop < kBurst);
+  victim.reset();  // while the rogue may still be sending
+  CHECK(after_stop == 0);
+  CHECK(delivered == at_stop);
 }
 
 namespace {

@@ -119,7 +119,8 @@ inline double BroadcastOnce(SimNetwork& net, size_t from, const std::vector<size
 }
 
 // What every node's core must keep to in every scenario: sequence numbers reserved before
-// use and never reused across runs, reservations rising, no sends on links it closed.
+// use and never reused across runs, reservations rising, no sends on links it closed, and
+// no gossip signature checked twice.
 inline void CheckInvariants(const SimNetwork& net) {
   for (size_t i = 0; i < net.size(); ++i) {
     const NodeStats& s = net.Stats(i);
@@ -128,6 +129,7 @@ inline void CheckInvariants(const SimNetwork& net) {
     CHECK(s.seq_reused == 0);
     CHECK(s.reservation_not_rising == 0);
     CHECK(s.sends_on_closed_link == 0);
+    CHECK(s.verified_again == 0);
   }
 }
 

@@ -61,6 +61,7 @@ struct SimNetwork::Node {
   uint64_t tick_token = 0;
   uint64_t incarnation = 0;   // what this run started with (a real node stores it)
   uint64_t prev_max_seq = 0;  // the highest sequence earlier runs used
+  std::set<std::pair<PublicKey, uint64_t>> verified;  // gossip ids checked in this run
   NodeStats stats;
 };
 
@@ -86,6 +87,7 @@ class SimNetwork::SimHost : public core::Host {
   void PeerSeen(const core::MemberRecord&) override {}
   void PeerConnect(const PublicKey&, bool) override {}
   void PeerAddresses(const PublicKey&, uint64_t, uint64_t) override {}
+  void VerifyGossip(core::VerifyJob job) override { net_->HostVerify(i_, std::move(job)); }
 
  private:
   SimNetwork* net_;
@@ -258,6 +260,7 @@ void SimNetwork::Restart(size_t i, std::vector<std::string> bootstrap,
   const uint64_t sequence = std::max(n.stats.reserved, now_ms * 1000);
   n.join = std::move(bootstrap);
   n.stats.view.clear();  // a new run starts with an empty member table
+  n.verified.clear();    // and an empty seen cache
   n.stats.state_counts = {};
   n.core = MakeCore(i, n.incarnation, sequence, sequence);
   Start(i);
@@ -503,6 +506,18 @@ void SimNetwork::HostReserve(size_t i, uint64_t limit) {
   s.reservations.push_back(limit);
   if (limit <= s.reserved) ++s.reservation_not_rising;
   s.reserved = limit;
+}
+
+void SimNetwork::HostVerify(size_t i, core::VerifyJob job) {
+  Node& n = N(i);
+  ++n.stats.verifications;
+  if (!n.verified.insert({job.envelope->origin, job.envelope->seq}).second) {
+    ++n.stats.verified_again;
+  }
+  if (options_.verify_delay_ms == 0) return n.core->OnGossipVerified(now_, job.token, job.Verify());
+  AtNode(now_ + options_.verify_delay_ms, i, [this, job = std::move(job)](core::Core& c) {
+    c.OnGossipVerified(now_, job.token, job.Verify());
+  });
 }
 
 // --- Application -------------------------------------------------------------------------

@@ -39,6 +39,9 @@ struct SimOptions {
   double loss = 0;
   int64_t retransmit_ms = 200;
   int64_t check_interval_ms = 5;  // how often RunUntil evaluates its predicate
+  // Gossip signature checks (Host::VerifyGossip): 0 answers inside the call, as a node
+  // verifying inline does; more answers that much later, as a node's worker pool does.
+  int64_t verify_delay_ms = 0;
 };
 
 // What one node's application and host saw.
@@ -80,6 +83,9 @@ struct NodeStats {
   uint64_t sends_on_closed_link = 0;  // the core sent on a link it had closed
   uint64_t dials = 0;
   uint64_t restarts = 0;
+  // Gossip signature checks asked for, and those of an id this run had checked already.
+  uint64_t verifications = 0;
+  uint64_t verified_again = 0;
 };
 
 class SimNetwork {
@@ -211,6 +217,7 @@ class SimNetwork {
   void HostDeliver(size_t i, const core::Delivery& d);
   void HostMemberChanged(size_t i, const MemberInfo& m);
   void HostReserve(size_t i, uint64_t limit);
+  void HostVerify(size_t i, core::VerifyJob job);
 
   SimOptions options_;
   int64_t now_ = 0;

@@ -4,12 +4,14 @@
 #ifndef MESH_CONFIG_H_
 #define MESH_CONFIG_H_
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mesh/certificate.h"
@@ -71,6 +73,17 @@ struct Config {
   Millis replay_window{60000};  // broadcasts stamped further from local time are dropped
   Millis seen_ttl{120000};      // must exceed replay_window
   size_t seen_cache_max = 500000;
+
+  // --- Signature checks -------------------------------------------------------------------
+  // Gossip signatures are checked on this many worker threads, and the node's I/O thread
+  // finishes each envelope (delivery, forwarding). 0: checked on the I/O thread itself.
+  // Default: min(2, hardware threads).
+  size_t verify_threads = std::min<size_t>(2, std::thread::hardware_concurrency());
+  // Envelopes accepted so far but waiting for their signature check, at most; more are dropped
+  // (dropped.verify_backlog). A safety bound: a node's workers queue only a few jobs each, and
+  // past that its I/O thread checks signatures itself, which slows reading from the links.
+  size_t max_verify_inflight = 4096;
+  size_t max_verify_inflight_bytes = 64 << 20;  // the same, in envelope bytes
 
   // --- Direct messages and requests -------------------------------------------------------
   Millis request_timeout{5000};  // used when Request is given no timeout

@@ -161,7 +161,7 @@ void Core::OnMessage(int64_t now, LinkId id, std::vector<uint8_t> message) {
     case MessageType::kSync:
       return HandleSync(now, link, message);
     case MessageType::kGossip:
-      return HandleGossip(now, link, message);
+      return HandleGossip(link, message);
     case MessageType::kDirect:
       return HandleDirect(now, link, message);
     case MessageType::kDisconnect:

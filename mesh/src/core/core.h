@@ -4,7 +4,9 @@
 // Membership (signed member records, SWIM probes with indirect probes, Lifeguard suspicion,
 // refutation, leave, reaping), the active and passive views, push-pull anti-entropy, signed
 // gossip with exactly-once delivery, and direct messages with requests. No sockets, no
-// threads, no clocks of its own: the Asio node and the simulator drive the same code.
+// threads, no clocks of its own: the Asio node and the simulator drive the same code. The
+// one expensive step, checking a gossip signature, is asked of the Host (VerifyGossip) so a
+// node can run it on worker threads; the envelope waits in the core until the answer.
 // Not thread-safe: one caller at a time (the node's strand).
 #ifndef MESH_CORE_CORE_H_
 #define MESH_CORE_CORE_H_
@@ -45,6 +47,14 @@ struct Delivery {
   uint64_t request_id = 0;           // kRequest
 };
 
+// A gossip signature to check, handed to Host::VerifyGossip. The envelope is shared with the
+// core and never changed again, so any thread may check it while the core goes on.
+struct VerifyJob {
+  uint64_t token = 0;                              // goes back in Core::OnGossipVerified
+  std::shared_ptr<const GossipEnvelope> envelope;  // origin key, signed bytes, signature
+  bool Verify() const { return envelope->VerifySignature(envelope->origin); }
+};
+
 // What the core asks of its environment. All calls happen inside a Core call.
 class Host {
  public:
@@ -69,6 +79,10 @@ class Host {
   virtual void PeerSeen(const MemberRecord& record) = 0;
   virtual void PeerConnect(const PublicKey& id, bool success) = 0;
   virtual void PeerAddresses(const PublicKey& id, uint64_t received, uint64_t sent) = 0;
+  // Checks a gossip envelope's signature (job.Verify(), on any thread) and answers with
+  // Core::OnGossipVerified(now, job.token, ok) on the core's thread: from inside this call
+  // (checking inline) or later. Jobs the host drops (at shutdown) just stay pending.
+  virtual void VerifyGossip(VerifyJob job) = 0;
 };
 
 class Core {
@@ -91,6 +105,10 @@ class Core {
   // Timers: call when NextWakeup says (every Config::probe_timeout / 4).
   void Tick(int64_t now);
   int64_t NextWakeup() const { return next_wakeup_; }
+  // The answer to Host::VerifyGossip: the envelope is delivered and forwarded, or, if its
+  // signature failed, dropped and the link it came on closed. Answers may come in any order;
+  // envelopes are finished in arrival order. Unknown tokens are ignored.
+  void OnGossipVerified(int64_t now, uint64_t token, bool ok);
 
   // Application.
   Status Broadcast(int64_t now, std::string_view event, std::span<const uint8_t> payload);
@@ -106,6 +124,8 @@ class Core {
   MemberInfo Self() const;
   size_t active_links() const;
   size_t links() const { return links_.size(); }
+  // Envelopes waiting for their signature check (or for an earlier envelope's).
+  size_t verifying() const { return verifying_.size(); }
   const std::map<std::string, uint64_t>& counters() const { return counters_; }
   void Count(const std::string& name, uint64_t n = 1) { counters_[name] += n; }
 
@@ -154,6 +174,13 @@ class Core {
     std::vector<uint8_t> message;
     uint64_t request_id = 0;  // 0 for one-way messages
   };
+  struct PendingGossip {  // an envelope whose signature the host is checking
+    std::shared_ptr<const GossipEnvelope> envelope;
+    LinkId from = 0;  // the link it came on (may be gone by the answer)
+    uint8_t hops = 0;
+    MemberRecord record;           // kRecord: the record, already decoded and checked
+    std::optional<bool> verified;  // the answer, once it came
+  };
   struct Bootstrap {
     std::string address;
     int failures = 0;
@@ -198,7 +225,8 @@ class Core {
 
   // gossip.cc: signed broadcast
   void Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body);
-  void HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message);
+  void HandleGossip(Link& link, std::span<const uint8_t> message);
+  void Finish(int64_t now, const PendingGossip& p);
   void Forward(const GossipEnvelope& env, uint8_t hops, LinkId except);
   uint64_t NextSequence();
 
@@ -238,6 +266,12 @@ class Core {
   int64_t next_wakeup_ = 0;
 
   SeenCache seen_;
+  // Envelopes being verified, by token (arrival order), and their ids, so a copy arriving
+  // meanwhile is a duplicate rather than a second check. Bounded by max_verify_inflight(_bytes).
+  std::map<uint64_t, PendingGossip> verifying_;
+  std::set<std::pair<PublicKey, uint64_t>> verifying_ids_;
+  size_t verifying_bytes_ = 0;
+  uint64_t next_verify_token_ = 1;
   std::map<uint64_t, PendingRequest> requests_;  // by request id
   uint64_t next_request_id_ = 1;
   std::map<PublicKey, std::deque<Outgoing>> queued_;

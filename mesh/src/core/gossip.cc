@@ -2,7 +2,9 @@
 // and identified by (origin, sequence). A node accepts an id once (SeenCache), inside the
 // replay window, from a known origin, with a valid signature; then it delivers and forwards
 // to its active links except the sender, while the hop limit allows. The forwarding policy
-// is one function (Forward) so tree-based dissemination can replace flooding.
+// is one function (Forward) so tree-based dissemination can replace flooding. The signature
+// check is the host's (VerifyGossip): the envelope waits in `verifying_` until the answer
+// (OnGossipVerified), and copies that arrive meanwhile count as duplicates.
 #include <cstdlib>
 
 #include "core/core.h"
@@ -36,7 +38,7 @@ void Core::Forward(const GossipEnvelope& env, uint8_t hops, LinkId except) {
   }
 }
 
-void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message) {
+void Core::HandleGossip(Link& link, std::span<const uint8_t> message) {
   Count("gossip_in_messages");
   Count("gossip_in_bytes", message.size());
   Gossip gossip;
@@ -45,7 +47,10 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
       !GossipEnvelope::Decode(std::move(gossip.envelope), config_.max_message_bytes, &env).ok()) {
     return ProtocolError(link, "malformed_gossip");
   }
-  if (env.origin == self_.id() || !seen_.IsNew(env.origin, env.seq)) {
+  // A copy of an envelope still being verified is a duplicate too: one check per id.
+  std::pair<PublicKey, uint64_t> id{env.origin, env.seq};
+  if (env.origin == self_.id() || !seen_.IsNew(env.origin, env.seq) ||
+      verifying_ids_.count(id) > 0) {
     Count("gossip_duplicates");
     return;
   }
@@ -57,33 +62,71 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
   // The origin's key: from the member table, or for a member record, from the record itself
   // (the first news of a new member is its own record).
   MemberRecord record;
-  bool record_ok = false;
   if (env.kind == GossipKind::kRecord) {
     if (!MemberRecord::Decode(env.body, &record).ok() || record.id() != env.origin) {
       return ProtocolError(link, "malformed_gossip");
     }
     const auto known = members_.find(env.origin);
-    record_ok = known != members_.end() && known->second.record.encoded == record.encoded;
-    if (!record_ok) {
-      // Not the forwarder's fault when, say, clocks disagree on a certificate's window:
-      // drop the record, keep the link.
-      if (!CheckRecord(record).ok()) {
-        Count("dropped.bad_record");
-        return;
-      }
-      record_ok = true;
+    // Not the forwarder's fault when, say, clocks disagree on a certificate's window:
+    // drop the record, keep the link.
+    if ((known == members_.end() || known->second.record.encoded != record.encoded) &&
+        !CheckRecord(record).ok()) {
+      Count("dropped.bad_record");
+      return;
     }
   } else if (members_.find(env.origin) == members_.end()) {
     Count("dropped.unknown_origin");
     return;
   }
-  if (!env.VerifySignature(env.origin)) {
-    Count("dropped.bad_signature");
-    return ProtocolError(link, "forwarded_forgery");
+  // The signature check goes to the host; the envelope waits here, within bounds.
+  const size_t bytes = env.encoded.size();
+  if (!verifying_.empty() && (verifying_.size() >= config_.max_verify_inflight ||
+                              verifying_bytes_ + bytes > config_.max_verify_inflight_bytes)) {
+    Count("dropped.verify_backlog");
+    return;
   }
-  seen_.Insert(now, env.origin, env.seq);
-  const LinkId from_link = link.id;
-  const PublicKey origin = env.origin;
+  const uint64_t token = next_verify_token_++;
+  auto shared = std::make_shared<const GossipEnvelope>(std::move(env));
+  verifying_ids_.insert(std::move(id));
+  verifying_bytes_ += bytes;
+  verifying_.emplace(token, PendingGossip{shared, link.id, gossip.hops, std::move(record), {}});
+  // Last: the host may answer from inside this call.
+  host_->VerifyGossip(VerifyJob{token, std::move(shared)});
+}
+
+void Core::OnGossipVerified(int64_t now, uint64_t token, bool ok) {
+  auto it = verifying_.find(token);
+  if (it == verifying_.end() || it->second.verified) return;
+  it->second.verified = ok;
+  // In arrival order, as with a synchronous check: handlers see broadcasts in the order they
+  // came, whichever worker finished first.
+  while (!verifying_.empty() && verifying_.begin()->second.verified) {
+    const PendingGossip p = std::move(verifying_.begin()->second);
+    verifying_.erase(verifying_.begin());
+    verifying_ids_.erase({p.envelope->origin, p.envelope->seq});
+    verifying_bytes_ -= p.envelope->encoded.size();
+    Finish(now, p);
+  }
+}
+
+// A checked envelope: a forgery closes the link it came on; otherwise the envelope is
+// remembered, delivered and forwarded.
+void Core::Finish(int64_t now, const PendingGossip& p) {
+  if (!*p.verified) {
+    Count("dropped.bad_signature");
+    if (auto link = links_.find(p.from); link != links_.end()) {
+      ProtocolError(link->second, "forwarded_forgery");
+    }
+    return;
+  }
+  const GossipEnvelope& env = *p.envelope;
+  const PublicKey& origin = env.origin;
+  // Reaped while its envelope was being verified.
+  if (env.kind != GossipKind::kRecord && members_.find(origin) == members_.end()) {
+    Count("dropped.unknown_origin");
+    return;
+  }
+  seen_.Insert(now, origin, env.seq);
   switch (env.kind) {
     case GossipKind::kEvent: {
       EventBody body;
@@ -102,7 +145,7 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
       break;
     }
     case GossipKind::kRecord:
-      ApplyRecord(now, record, record_ok);
+      ApplyRecord(now, p.record, /*verified=*/true);
       break;
     case GossipKind::kSuspect:
     case GossipKind::kDead: {
@@ -116,8 +159,8 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
       break;
     }
   }
-  if (gossip.hops + 1 < config_.gossip_hop_limit) {
-    Forward(env, static_cast<uint8_t>(gossip.hops + 1), from_link);
+  if (p.hops + 1 < config_.gossip_hop_limit) {
+    Forward(env, static_cast<uint8_t>(p.hops + 1), p.from);
   } else {
     Count("gossip_hop_limit_reached");
   }
