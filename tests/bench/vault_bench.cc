@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
 
   testing::AgentCluster cluster;
   cluster.Start("node0", {});
-  for (int i = 1; i < kNodes; ++i) cluster.Start("node" + std::to_string(i), {cluster.node(0).address});
+  for (int i = 1; i < kNodes; ++i)
+    cluster.Start("node" + std::to_string(i), {cluster.node(0).address});
   const bool joined = testing::WaitFor(
       [&] {
         for (size_t i = 0; i < cluster.size(); ++i) {

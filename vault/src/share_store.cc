@@ -201,9 +201,9 @@ class SqliteShareStore final : public ShareStore {
     sqlite3_stmt* stmt = stmts_[kCommitShare];
     ScopedReset reset(stmt);
     int changed = 0;
-    Status s = Run(stmt,
-                   BindAll(stmt, std::string_view(name), static_cast<int64_t>(version), manifest_id),
-                   "cannot commit the share for " + Label(name, version), &changed);
+    Status s =
+        Run(stmt, BindAll(stmt, std::string_view(name), static_cast<int64_t>(version), manifest_id),
+            "cannot commit the share for " + Label(name, version), &changed);
     if (s.ok() && changed == 0) s = NoShare(name, version);
     return s;
   }
