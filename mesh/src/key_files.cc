@@ -160,20 +160,29 @@ Status WritePrivateKeyFile(const std::string& path, const SigningKey& key) {
   return WriteFileDurably(path, text.span(), 0600, false);
 }
 
-Status ReadPrivateKeyFile(const std::string& path, SigningKey* key) {
+Status ReadPrivateFile(const std::string& path, std::string_view what, SecureBuffer* text) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot open " + path + ": " + Errno());
+  if (fd < 0) {
+    const std::string why = "cannot open " + path + ": " + Errno();
+    return errno == ENOENT ? Status::NotFound(why) : Status::IOError(why);
+  }
   struct stat st {};
   if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) {
     ::close(fd);
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::PermissionDenied("private key " + path + " is readable by others (mode " + mode +
-                                    "); run: chmod 600 " + path);
+    return Status::PermissionDenied(std::string(what) + " " + path +
+                                    " is readable by others (mode " + mode + "); run: chmod 600 " +
+                                    path);
   }
-  SecureBuffer text;
-  Status s = ReadSmallFile(path, fd, &text);
+  Status s = ReadSmallFile(path, fd, text);
   ::close(fd);
+  return s;
+}
+
+Status ReadPrivateKeyFile(const std::string& path, SigningKey* key) {
+  SecureBuffer text;
+  Status s = ReadPrivateFile(path, "private key", &text);
   if (!s.ok()) return s;
   SecureBuffer raw;
   if (s = Dearmor(text.view(), kPrivateKeyLabel, &raw); !s.ok()) {

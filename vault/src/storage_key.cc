@@ -1,12 +1,7 @@
 #include "storage_key.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "mesh/key_files.h"
@@ -22,12 +17,8 @@ static_assert(kNonceBytes == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 static_assert(kTagBytes == crypto_aead_xchacha20poly1305_ietf_ABYTES);
 static_assert(kStorageKeyBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 
-// The armoured file is about 100 bytes; anything much larger is not a key file.
-constexpr size_t kMaxFileBytes = 4096;
 // Includes its terminating NUL, which separates it from the name.
 constexpr char kAdDomain[] = "meshvault share at rest v1";
-
-std::string Errno() { return std::strerror(errno); }
 
 // "meshvault share at rest v1\0" || name || '\0' || version as 8-byte big-endian.
 std::vector<uint8_t> AssociatedData(std::string_view name, uint64_t version) {
@@ -39,42 +30,11 @@ std::vector<uint8_t> AssociatedData(std::string_view name, uint64_t version) {
   return ad;
 }
 
-Status ReadAll(const std::string& path, int fd, mesh::SecureBuffer* out) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return Status::IOError("cannot stat " + path + ": " + Errno());
-  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + " is not a regular file");
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::PermissionDenied("storage key " + path + " is readable by others (mode " + mode +
-                                    "); run: chmod 600 " + path);
-  }
-  if (static_cast<size_t>(st.st_size) > kMaxFileBytes) {
-    return Status::InvalidArgument(path + " is too large for a storage key file");
-  }
-  mesh::SecureBuffer buf(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < buf.size()) {
-    const ssize_t n = ::read(fd, buf.data() + done, buf.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::IOError("cannot read " + path + ": " + Errno());
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  buf.Resize(done);
-  *out = std::move(buf);
-  return Status::OK();
-}
-
 }  // namespace
 
 Status Read(const std::string& path, mesh::SecureBuffer* key) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) return Status::NotFound("no storage key " + path);
-  if (fd < 0) return Status::IOError("cannot open " + path + ": " + Errno());
   mesh::SecureBuffer text;
-  Status s = ReadAll(path, fd, &text);
-  ::close(fd);
+  Status s = mesh::ReadPrivateFile(path, "storage key", &text);
   if (!s.ok()) return s;
   mesh::SecureBuffer bytes;
   if (s = mesh::Dearmor(text.view(), kLabel, &bytes); !s.ok()) {

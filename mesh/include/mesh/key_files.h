@@ -37,6 +37,11 @@ Status WritePrivateKeyFile(const std::string& path, const SigningKey& key);
 // Refuses a file that group or others may read, naming the fix (chmod 600).
 Status ReadPrivateKeyFile(const std::string& path, SigningKey* key);
 
+// Reads a small private file (at most 4 KiB) into secure memory. `what` names it in errors
+// ("private key", "storage key"). NotFound when it does not exist; PermissionDenied, naming
+// chmod 600, when group or others have any permission on it.
+Status ReadPrivateFile(const std::string& path, std::string_view what, SecureBuffer* text);
+
 }  // namespace mesh
 
 #endif  // MESH_KEY_FILES_H_
