@@ -27,9 +27,18 @@ struct VaultArgs : ClientArgs {
   uint64_t version = 0;
 };
 
+// Text that came from nodes, made safe for a terminal: control characters become '?'.
+std::string Printable(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 // Local mistakes exit 1; anything the cluster said or failed to do exits 2.
 int Report(std::string_view command, const mesh::Status& s) {
-  std::cerr << "meshvault " << command << ": " << s.message() << "\n";
+  std::cerr << "meshvault " << command << ": " << Printable(s.message()) << "\n";
   const auto code = s.code();
   return code == mesh::Status::Code::kInvalidArgument ||
                  code == mesh::Status::Code::kResourceExhausted
@@ -107,7 +116,9 @@ int RunGet(const VaultArgs& a) {
   mesh::SecureBuffer secret;
   vault::GetResult result;
   s = client->Get(a.name, o, &secret, &result);
-  for (const auto& p : result.problems) std::cerr << "meshvault get: warning: " << p << "\n";
+  for (const auto& p : result.problems) {
+    std::cerr << "meshvault get: warning: " << Printable(p) << "\n";
+  }
   if (!s.ok()) return Report("get", s);
   if (a.out.empty() || a.out == "-") {
     s = WriteAll(STDOUT_FILENO, secret.span());
@@ -125,7 +136,8 @@ int RunDelete(const VaultArgs& a) {
   if (s.ok()) s = client->Delete(a.name, &result);
   if (!s.ok()) return Report("delete", s);
   for (const auto& p : result.problems) {
-    std::cerr << "meshvault delete: warning: " << p << " (it wipes its share when it rejoins)\n";
+    std::cerr << "meshvault delete: warning: " << Printable(p)
+              << " (it wipes its share when it rejoins)\n";
   }
   std::cout << "deleted " << a.name << "\n";
   return kExitOk;
@@ -166,7 +178,8 @@ int RunAudit(const VaultArgs& a) {
   if (s.ok()) s = client->Audit(a.name, &reply);
   if (!s.ok()) return Report("audit", s);
   for (const auto& e : reply.value("errors", mesh::Json::array())) {
-    std::cerr << "meshvault audit: warning: " << e.get<std::string>() << "\n";
+    if (e.is_string())
+      std::cerr << "meshvault audit: warning: " << Printable(e.get<std::string>()) << "\n";
   }
   const auto records = reply.value("records", mesh::Json::array());
   if (a.format == "json") {
