@@ -35,7 +35,8 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   for (const auto& r : rows) {
     std::string line;
     for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
+      // Cells hold text from nodes: no control characters reach the terminal.
+      for (char c : r[i]) line += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
       if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
     }
     std::cout << line << "\n";
