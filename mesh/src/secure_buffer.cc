@@ -3,8 +3,11 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+#include <vector>
 
 namespace mesh {
 
@@ -15,23 +18,86 @@ Status InitSodium() {
 }
 
 namespace {
-uint8_t* AllocateOrDie(size_t capacity) {
+
+// sodium_malloc maps guard pages and mlocks on every call, and sodium_free unmaps (a TLB
+// shootdown in a threaded process): ~10 syscalls for a 32-byte key. Small buffers are
+// therefore kept for reuse: each stays its own sodium_malloc region (guard pages, canary,
+// locked, kept out of core dumps), wiped when it is released and before it is handed out
+// again. Sizes are rounded up to a power of two from 64 bytes to 64 KiB; at most
+// kMaxCachedPerClass wait per size, so the cache holds at most ~4 MiB of locked zeros.
+constexpr size_t kMinClassBytes = 64;
+constexpr size_t kMaxClassBytes = 64 * 1024;
+constexpr size_t kClasses = 11;  // 64 << 10 == 64 KiB
+constexpr size_t kMaxCachedPerClass = 32;
+
+struct Cache {
+  std::mutex mu;
+  std::array<std::vector<uint8_t*>, kClasses> free;
+};
+
+Cache& TheCache() {
+  static auto* cache = new Cache();  // never destroyed: buffers may be freed at exit
+  return *cache;
+}
+
+// The class index for `bytes`, or kClasses when it is not cached.
+size_t ClassOf(size_t bytes) {
+  size_t index = 0;
+  for (size_t size = kMinClassBytes; size <= kMaxClassBytes; size <<= 1, ++index) {
+    if (bytes <= size) return index;
+  }
+  return kClasses;
+}
+
+uint8_t* SodiumAllocateOrDie(size_t capacity) {
   // sodium_malloc needs sodium_init (page size, canary); a one-time static check.
   if (!InitSodium().ok()) std::abort();
-  // sodium_malloc(0) is valid but we always keep one byte so data() is never null.
-  void* p = sodium_malloc(std::max<size_t>(capacity, 1));
+  void* p = sodium_malloc(capacity);
   if (p == nullptr) std::abort();
-  std::memset(p, 0, std::max<size_t>(capacity, 1));
+  std::memset(p, 0, capacity);
   return static_cast<uint8_t*>(p);
 }
+
+// Zeroed memory for at least `size` bytes (never null); *capacity gets its size.
+uint8_t* AllocateOrDie(size_t size, size_t* capacity) {
+  const size_t c = ClassOf(std::max<size_t>(size, 1));
+  if (c == kClasses) {
+    *capacity = size;
+    return SodiumAllocateOrDie(size);
+  }
+  *capacity = kMinClassBytes << c;
+  {
+    Cache& cache = TheCache();
+    std::lock_guard<std::mutex> lock(cache.mu);
+    if (!cache.free[c].empty()) {
+      uint8_t* p = cache.free[c].back();
+      cache.free[c].pop_back();
+      return p;  // wiped when it was released
+    }
+  }
+  return SodiumAllocateOrDie(*capacity);
+}
+
+void Release(uint8_t* p, size_t capacity) {
+  if (p == nullptr) return;
+  const size_t c = ClassOf(std::max<size_t>(capacity, 1));
+  if (c < kClasses && capacity == (kMinClassBytes << c)) {
+    sodium_memzero(p, capacity);
+    Cache& cache = TheCache();
+    std::lock_guard<std::mutex> lock(cache.mu);
+    if (cache.free[c].size() < kMaxCachedPerClass) {
+      cache.free[c].push_back(p);
+      return;
+    }
+  }
+  sodium_free(p);  // wipes before unmapping
+}
+
 }  // namespace
 
-SecureBuffer::SecureBuffer(size_t size)
-    : data_(AllocateOrDie(size)), size_(size), capacity_(size) {}
+SecureBuffer::SecureBuffer(size_t size) : size_(size) { data_ = AllocateOrDie(size, &capacity_); }
 
-SecureBuffer::~SecureBuffer() {
-  if (data_ != nullptr) sodium_free(data_);  // wipes before unmapping
-}
+SecureBuffer::~SecureBuffer() { Release(data_, capacity_); }
 
 SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept
     : data_(other.data_), size_(other.size_), capacity_(other.capacity_) {
@@ -41,7 +107,7 @@ SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept
 
 SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) sodium_free(data_);
+    Release(data_, capacity_);
     data_ = other.data_;
     size_ = other.size_;
     capacity_ = other.capacity_;
@@ -53,11 +119,12 @@ SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
 
 void SecureBuffer::Reserve(size_t capacity) {
   if (capacity <= capacity_ && data_ != nullptr) return;
-  uint8_t* fresh = AllocateOrDie(capacity);
+  size_t fresh_capacity = 0;
+  uint8_t* fresh = AllocateOrDie(capacity, &fresh_capacity);
   if (size_ > 0) std::memcpy(fresh, data_, size_);
-  if (data_ != nullptr) sodium_free(data_);
+  Release(data_, capacity_);
   data_ = fresh;
-  capacity_ = capacity;
+  capacity_ = fresh_capacity;
 }
 
 void SecureBuffer::Append(std::span<const uint8_t> bytes) {

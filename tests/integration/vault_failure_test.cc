@@ -42,8 +42,14 @@ TEST_CASE("vault: get works with n-t holders killed and with more fails fast nam
   auto r = v.Cli(0, {"get", "ha/key"});
   CHECK(r.code == 0);
   CHECK(vault_test::SameBytes(r.out, secret));
-  CHECK(Contains(r.err, "warning: " + a + ": "));
-  CHECK(Contains(r.err, "warning: " + b + ": "));
+  // The entry node asks t holders, and another for each that fails: any holder named is a
+  // killed one.
+  for (const auto& line : vault_test::Lines(r.err)) {
+    INFO(line);
+    if (line.rfind("warning: ", 0) == 0) {
+      CHECK((Contains(line, "warning: " + a + ": ") || Contains(line, "warning: " + b + ": ")));
+    }
+  }
   CHECK(r.seconds < 10);
 
   v.Kill(victims[2]);
@@ -114,8 +120,14 @@ TEST_CASE(
   auto r = v.Cli(0, {"get", "durable"});
   CHECK(r.code == 0);
   CHECK(vault_test::SameBytes(r.out, secret));
-  CHECK(Contains(r.err, v.c.node(rest[0]).name + ": "));
-  CHECK(Contains(r.err, v.c.node(rest[1]).name + ": "));
+  // Only the killed holders may be named (those the entry node asked before the others).
+  for (const auto& line : vault_test::Lines(r.err)) {
+    INFO(line);
+    if (line.rfind("warning: ", 0) == 0) {
+      CHECK((Contains(line, v.c.node(rest[0]).name + ": ") ||
+             Contains(line, v.c.node(rest[1]).name + ": ")));
+    }
+  }
   CHECK_FALSE(Contains(r.err, v.c.node(victim).name + ": "));
   CHECK(r.seconds < 10);
 }
@@ -139,17 +151,26 @@ TEST_CASE("vault: holders returning corrupted shares are named and get succeeds 
   }
   REQUIRE(WaitFor([&] { return v.AllSee(v.AllAlive(), {}); }, milliseconds(8000)));
 
-  auto r = v.Cli(0, {"get", "bitrot"});
-  CHECK(r.code == 0);
-  CHECK(vault_test::SameBytes(r.out, secret));
-  CHECK(Contains(r.err, "warning: " + v.c.node(rotten).name + ": "));
-  CHECK(Contains(r.err, "warning: " + v.c.node(forged).name + ": bad share"));
-  for (size_t i : {size_t{0}, others[2], others[3]}) {
-    CHECK_FALSE(Contains(r.err, v.c.node(i).name + ": "));
+  // Each get asks t holders picked at random (another for each that fails; all of them when a
+  // share is bad), so both bad holders are named within a few gets: 30 all missing the forged
+  // one has odds 0.4^30.
+  bool named_rotten = false, named_forged = false;
+  for (int attempt = 0; attempt < 30 && !(named_rotten && named_forged); ++attempt) {
+    auto r = v.Cli(0, {"get", "bitrot"});
+    REQUIRE(r.code == 0);
+    REQUIRE(vault_test::SameBytes(r.out, secret));
+    named_rotten = named_rotten || Contains(r.err, "warning: " + v.c.node(rotten).name + ": ");
+    named_forged =
+        named_forged || Contains(r.err, "warning: " + v.c.node(forged).name + ": bad share");
+    for (size_t i : {size_t{0}, others[2], others[3]}) {
+      CHECK_FALSE(Contains(r.err, v.c.node(i).name + ": "));
+    }
   }
+  CHECK(named_rotten);
+  CHECK(named_forged);
   // With one more good holder gone, t good shares no longer exist: exit 2, all named.
   v.Kill(others[2]);
-  r = v.Cli(0, {"get", "bitrot"});
+  auto r = v.Cli(0, {"get", "bitrot"});
   CHECK(r.code == 2);
   CHECK(r.out.empty());
   CHECK(Contains(r.err, v.c.node(rotten).name + ": "));

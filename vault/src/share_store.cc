@@ -338,34 +338,42 @@ class SqliteShareStore final : public ShareStore {
     return Status::OK();
   }
 
-  Status RecordNonce(const RequestNonce& nonce, int64_t now_ms, int64_t prune_before_ms,
-                     const AuditRecord* audit) override {
-    if (audit != nullptr) {
-      if (Status s = CheckAudit(*audit); !s.ok()) return s;
+  Status RecordNonces(std::span<const NonceRecord> batch, int64_t now_ms, int64_t prune_before_ms,
+                      std::vector<Status>* each) override {
+    for (const auto& r : batch) {
+      if (!r.audit) continue;
+      if (Status s = CheckAudit(*r.audit); !s.ok()) return s;
     }
+    std::vector<Status> outcomes(batch.size());
     std::lock_guard<std::mutex> lock(mu_);
-    Status s = db_->Exec("BEGIN IMMEDIATE", "cannot start recording a request nonce");
+    Status s = db_->Exec("BEGIN IMMEDIATE", "cannot start recording request nonces");
     if (!s.ok()) return s;
     {
-      sqlite3_stmt* stmt = stmts_[kInsertNonce];
-      ScopedReset reset(stmt);
-      int rc = BindAll(stmt, std::span<const uint8_t>(nonce), now_ms);
-      if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
-      if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-        s = Status::PermissionDenied("replayed request");
-      } else if (rc != SQLITE_DONE) {
-        s = db_->Error(rc, "cannot record a request nonce");
-      }
-    }
-    if (s.ok()) {
       sqlite3_stmt* stmt = stmts_[kPruneNonces];
       ScopedReset reset(stmt);
       s = Run(stmt, BindAll(stmt, prune_before_ms), "cannot prune request nonces");
     }
-    if (s.ok() && audit != nullptr) s = InsertAudit(*audit);
-    if (s.ok()) s = db_->Exec("COMMIT", "cannot commit a request nonce");
-    if (!s.ok()) sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-    return s;
+    for (size_t i = 0; s.ok() && i < batch.size(); ++i) {
+      sqlite3_stmt* stmt = stmts_[kInsertNonce];
+      ScopedReset reset(stmt);
+      int rc = BindAll(stmt, std::span<const uint8_t>(batch[i].nonce), now_ms);
+      if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+      // A constraint failure undoes only this statement; the transaction goes on.
+      if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        outcomes[i] = Status::PermissionDenied("replayed request");
+      } else if (rc != SQLITE_DONE) {
+        s = db_->Error(rc, "cannot record a request nonce");
+      } else if (batch[i].audit) {
+        s = InsertAudit(*batch[i].audit);
+      }
+    }
+    if (s.ok()) s = db_->Exec("COMMIT", "cannot commit request nonces");
+    if (!s.ok()) {
+      sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      return s;
+    }
+    *each = std::move(outcomes);
+    return Status::OK();
   }
 
   Status AppendAudit(const AuditRecord& r) override {
@@ -481,6 +489,19 @@ Status MakeDataDir(const std::string& dir) {
 }
 
 }  // namespace
+
+Status ShareStore::RecordNonce(const RequestNonce& nonce, int64_t now_ms, int64_t prune_before_ms,
+                               const AuditRecord* audit) {
+  NonceRecord record{nonce, {}};
+  if (audit != nullptr) record.audit = *audit;
+  std::vector<Status> each;
+  if (Status s = RecordNonces(std::span<const NonceRecord>(&record, 1), now_ms, prune_before_ms,
+                              &each);
+      !s.ok()) {
+    return s;
+  }
+  return each.front();
+}
 
 Status ShareStore::Open(const std::string& data_dir, std::unique_ptr<ShareStore>* out) {
   if (data_dir.empty()) return Status::InvalidArgument("the data dir is empty");

@@ -1,6 +1,8 @@
 // SecureBuffer: a move-only byte buffer for secret data, allocated with sodium_malloc
-// (guard pages, mlock'ed, excluded from core dumps) and wiped by sodium_free. Not
-// thread-safe. The first allocation initialises libsodium if nobody has.
+// (guard pages, mlock'ed, excluded from core dumps) and wiped when released. Buffers of up
+// to 64 KiB are rounded up to a power of two and, once wiped, kept for reuse (a bounded
+// cache) instead of being unmapped. Not thread-safe (the cache is). The first allocation
+// initialises libsodium if nobody has.
 #ifndef MESH_SECURE_BUFFER_H_
 #define MESH_SECURE_BUFFER_H_
 

@@ -1,5 +1,6 @@
 #include "mesh/secure_buffer.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -21,4 +22,31 @@ TEST_CASE("SecureBuffer grows, shrinks and moves", "[secure_buffer]") {
   CHECK(b.size() == 0);  // NOLINT(bugprone-use-after-move): moved-from state is specified
   mesh::SecureBuffer zeroed(16);
   for (size_t i = 0; i < zeroed.size(); ++i) CHECK(zeroed.data()[i] == 0);
+}
+
+TEST_CASE("SecureBuffer memory handed out again is wiped first", "[secure_buffer]") {
+  REQUIRE(mesh::InitSodium().ok());
+  // Fill and release buffers of several sizes; whatever is reused must come back zeroed,
+  // whole capacity included.
+  for (size_t size : {1, 32, 64, 65, 1000, 4096, 70000}) {
+    INFO(size);
+    for (int round = 0; round < 3; ++round) {
+      {
+        mesh::SecureBuffer used(size);
+        std::fill(used.data(), used.data() + used.capacity(), uint8_t{0xA5});
+      }
+      mesh::SecureBuffer fresh(size);
+      CHECK(fresh.size() == size);
+      CHECK(fresh.capacity() >= size);
+      CHECK(std::all_of(fresh.data(), fresh.data() + fresh.capacity(),
+                        [](uint8_t b) { return b == 0; }));
+    }
+  }
+  // Growth keeps the bytes already written.
+  mesh::SecureBuffer b(10);
+  std::fill(b.data(), b.data() + 10, uint8_t{7});
+  b.Reserve(5000);
+  CHECK(b.size() == 10);
+  CHECK(std::all_of(b.data(), b.data() + 10, [](uint8_t x) { return x == 7; }));
+  CHECK(std::all_of(b.data() + 10, b.data() + b.capacity(), [](uint8_t x) { return x == 0; }));
 }

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -87,11 +88,19 @@ class ShareStore {
   virtual mesh::Status GetManifest(const std::string& name, ManifestRow* out) = 0;  // NotFound
   virtual mesh::Status ListManifests(std::vector<ManifestRow>* out) = 0;            // by name
 
-  // Records a get request's nonce; PermissionDenied("replayed request") when it was already
-  // recorded. Nonces older than `prune_before_ms` are dropped, and `audit` (when not null) is
-  // appended, in the same transaction: one fsync for a release and its audit record.
-  virtual mesh::Status RecordNonce(const RequestNonce& nonce, int64_t now_ms,
-                                   int64_t prune_before_ms, const AuditRecord* audit = nullptr) = 0;
+  // Records get request nonces in one transaction (one fsync for the batch), each with its
+  // audit record when it has one. Nonces older than `prune_before_ms` are dropped first.
+  // (*each)[i] is OK, or PermissionDenied("replayed request") when batch[i]'s nonce was already
+  // recorded (earlier, or earlier in this batch). A non-OK return means nothing was recorded.
+  struct NonceRecord {
+    RequestNonce nonce{};
+    std::optional<AuditRecord> audit;
+  };
+  virtual mesh::Status RecordNonces(std::span<const NonceRecord> batch, int64_t now_ms,
+                                    int64_t prune_before_ms, std::vector<mesh::Status>* each) = 0;
+  // One nonce: RecordNonces with a batch of one, its outcome as the result.
+  mesh::Status RecordNonce(const RequestNonce& nonce, int64_t now_ms, int64_t prune_before_ms,
+                           const AuditRecord* audit = nullptr);
   virtual mesh::Status AppendAudit(const AuditRecord& record) = 0;
   // The newest `limit` records for `name`, oldest first.
   virtual mesh::Status ListAudit(const std::string& name, size_t limit,

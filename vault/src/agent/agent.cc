@@ -188,26 +188,25 @@ void AgentState::Audit(const std::string& name, uint64_t version, const std::str
 }
 
 void AgentState::AskHolders(const std::vector<mesh::PublicKey>& holders, const std::string& event,
-                            const mesh::Json& data,
-                            std::function<void(std::vector<HolderResult>)> done) {
-  struct Pending {
-    std::vector<HolderResult> results;
-    size_t remaining = 0;
-    std::function<void(std::vector<HolderResult>)> done;
-  };
-  auto pending = std::make_shared<Pending>();
-  pending->results.resize(holders.size());
-  pending->remaining = holders.size();
-  pending->done = std::move(done);
+                            const mesh::Json& data, HoldersDone done) {
+  AskSomeHolders(holders, holders.size(), event, data, std::move(done));
+}
+
+void AgentState::AskSomeHolders(const std::vector<mesh::PublicKey>& holders, size_t want,
+                                const std::string& event, const mesh::Json& data,
+                                HoldersDone done) {
+  auto f = std::make_shared<Fanout>();
+  f->results.resize(holders.size());
+  f->asked.assign(holders.size(), false);
+  f->known_down.assign(holders.size(), false);
+  f->want = std::min(want, holders.size());
+  f->event = event;
+  f->data = data;
+  f->done = std::move(done);
   const auto members = node_->Members();
-  auto self = shared_from_this();
-  auto finish = [self, pending](size_t i, const mesh::Status& s, const mesh::Json& reply) {
-    pending->results[i].status = s;
-    pending->results[i].reply = reply;
-    if (--pending->remaining == 0) pending->done(std::move(pending->results));
-  };
+  std::vector<size_t> alive, suspect, down;
   for (size_t i = 0; i < holders.size(); ++i) {
-    auto& result = pending->results[i];
+    auto& result = f->results[i];
     result.id = holders[i];
     result.name = mesh::ShortId(result.id);
     auto member = std::find_if(members.begin(), members.end(),
@@ -215,21 +214,57 @@ void AgentState::AskHolders(const std::vector<mesh::PublicKey>& holders, const s
     if (member != members.end()) result.name = member->name;
     if (member == members.end() || member->state == mesh::MemberState::kDead ||
         member->state == mesh::MemberState::kLeft) {
-      const std::string why =
-          member == members.end() ? "not a member" : std::string(MemberStateName(member->state));
-      worker_->Post(
-          [finish, i, why] {
-            finish(i, mesh::Status::Unavailable("unreachable (" + why + ")"), nullptr);
-          },
-          false);
-      continue;
+      result.status = mesh::Status::Unavailable(
+          "unreachable (" +
+          (member == members.end() ? std::string("not a member")
+                                   : std::string(MemberStateName(member->state))) +
+          ")");
+      f->known_down[i] = true;
+      down.push_back(i);
+    } else {
+      (member->state == mesh::MemberState::kAlive ? alive : suspect).push_back(i);
     }
-    node_->Request(result.id, event, data, config_.holder_timeout,
-                   [self, finish, i](const mesh::Status& s, const mesh::Json& reply) {
-                     self->worker_->Post([finish, i, s, reply] { finish(i, s, reply); }, false);
+  }
+  // Random order among equals spreads reads over all holders.
+  for (size_t i = alive.size(); i > 1; --i) {
+    std::swap(alive[i - 1], alive[randombytes_uniform(static_cast<uint32_t>(i))]);
+  }
+  f->order = alive;
+  f->order.insert(f->order.end(), suspect.begin(), suspect.end());
+  f->order.insert(f->order.end(), down.begin(), down.end());
+
+  auto self = shared_from_this();
+  worker_->Post([self, f] { self->Launch(f); }, false);
+}
+
+void AgentState::Launch(const std::shared_ptr<Fanout>& f) {
+  while (f->in_flight + f->succeeded < f->want && f->next < f->order.size()) {
+    const size_t i = f->order[f->next++];
+    f->asked[i] = true;
+    if (f->known_down[i]) continue;  // its result is already set; ask another
+    f->in_flight++;
+    auto self = shared_from_this();
+    node_->Request(f->results[i].id, f->event, f->data, config_.holder_timeout,
+                   [self, f, i](const mesh::Status& s, const mesh::Json& reply) {
+                     self->worker_->Post(
+                         [self, f, i, s, reply] {
+                           f->results[i].status = s;
+                           f->results[i].reply = reply;
+                           f->in_flight--;
+                           if (s.ok()) f->succeeded++;
+                           self->Launch(f);
+                         },
+                         false);
                    });
   }
-  if (holders.empty()) worker_->Post([pending] { pending->done({}); }, false);
+  if (f->in_flight > 0 || !f->done) return;
+  std::vector<HolderResult> out;
+  for (size_t i = 0; i < f->results.size(); ++i) {
+    if (f->asked[i]) out.push_back(std::move(f->results[i]));
+  }
+  auto done = std::move(f->done);
+  f->done = nullptr;
+  done(std::move(out));
 }
 
 void AgentState::OnManifest(const mesh::Message& m, const mesh::Responder&) {

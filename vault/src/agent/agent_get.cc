@@ -62,9 +62,18 @@ void AgentState::OnGet(const mesh::Message& m, const mesh::Responder& r) {
                    "\" is not available; the current version is " +
                    std::to_string(manifest.version));
   }
+  // t holders are asked first (another for each that fails); "all" asks every holder, for a
+  // client that found a bad share among the first t.
+  bool all = false;
+  if (m.data.contains("all")) {
+    if (!m.data["all"].is_boolean()) return r.Error("\"all\" must be true or false");
+    all = m.data["all"].get<bool>();
+  }
+  const auto holders = manifest.HolderIds();
+  const size_t want = all ? holders.size() : static_cast<size_t>(manifest.threshold);
   const std::string commit = protocol::ToBase64(head.Encode());
   const mesh::Json forward = {{"request", m.data["request"]}, {"commit", commit}};
-  AskHolders(manifest.HolderIds(), "vault.share.get", forward,
+  AskSomeHolders(holders, want, "vault.share.get", forward,
              [r, commit](std::vector<HolderResult> results) {
                mesh::Json out = mesh::Json::array();
                size_t bytes = commit.size();
@@ -154,27 +163,60 @@ void AgentState::OnShareGet(const mesh::Message& m, const mesh::Responder& r) {
     return r.Error("this holder's share of that version belongs to another put");
   }
   // The nonce and the release's audit record are durable together before the share leaves.
-  const AuditRecord granted{now,      manifest.name,       manifest.version,
-                            "get",    request.client.name, protocol::Hex(request.client.subject),
-                            "granted"};
-  if (auto s =
-          store_->RecordNonce(request.nonce, now, now - 2 * config_.request_window_ms, &granted);
-      !s.ok()) {
-    if (s.code() == mesh::Status::Code::kPermissionDenied) return deny(request.client, s.message());
-    Log(mesh::LogLevel::kError, "get " + manifest.name + ": " + s.message());
-    return r.Error("this holder could not write its audit log (see its log)");
-  }
-  protocol::DealerShare share;
-  share.name = manifest.name;
-  share.version = manifest.version;
-  share.holder = self_;
-  share.index = index;
-  share.manifest_id = id;
-  share.payload = std::move(stored.payload);
+  PendingRelease release;
+  release.record.nonce = request.nonce;
+  release.record.audit =
+      AuditRecord{now,      manifest.name,       manifest.version, "get", request.client.name,
+                  protocol::Hex(request.client.subject), "granted"};
+  release.share.name = manifest.name;
+  release.share.version = manifest.version;
+  release.share.holder = self_;
+  release.share.index = index;
+  release.share.manifest_id = id;
+  release.share.payload = std::move(stored.payload);
   std::copy(stored.dealer_signature.begin(), stored.dealer_signature.end(),
-            share.signature.begin());
-  gets_++;
-  r.Reply({{"share", protocol::ToBase64(share.SealTo(request.reply_key))}});
+            release.share.signature.begin());
+  release.reply_key = request.reply_key;
+  release.client = request.client;
+  release.responder = r;
+  QueueRelease(std::move(release));
+}
+
+void AgentState::QueueRelease(PendingRelease release) {
+  releases_.push_back(std::move(release));
+  if (releases_.size() > 1) return;  // a flush is already queued
+  auto self = shared_from_this();
+  worker_->Post([self] { self->FlushReleases(); }, false);
+}
+
+void AgentState::FlushReleases() {
+  auto batch = std::move(releases_);
+  releases_.clear();
+  if (batch.empty()) return;
+  const int64_t now = NowMs();
+  std::vector<ShareStore::NonceRecord> records;
+  records.reserve(batch.size());
+  for (const auto& b : batch) records.push_back(b.record);
+  std::vector<mesh::Status> each;
+  if (auto s = store_->RecordNonces(records, now, now - 2 * config_.request_window_ms, &each);
+      !s.ok()) {
+    Log(mesh::LogLevel::kError, "recording get requests: " + s.message());
+    for (const auto& b : batch) {
+      b.responder.Error("this holder could not write its audit log (see its log)");
+    }
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& b = batch[i];
+    if (!each[i].ok()) {
+      denied_++;
+      Audit(b.share.name, b.share.version, "get", b.client, "denied: " + each[i].message());
+      b.responder.Error("permission denied: " + each[i].message());
+      continue;
+    }
+    gets_++;
+    b.responder.Reply({{"share", protocol::ToBase64(b.share.SealTo(b.reply_key))}});
+  }
 }
 
 }  // namespace vault::agent

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "agent/worker.h"
 #include "protocol/certificate_cache.h"
@@ -71,16 +72,47 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   void SyncWithPeer();
   protocol::Digest ManifestDigest();
 
-  // Asks every holder in `holders` for `event` in parallel (those known to have failed are
-  // answered at once) and calls `done` on the worker with one result per holder.
+  // Asks the holders in `holders` for `event` and calls `done` on the worker with one result
+  // per holder asked, in `holders` order. AskHolders asks all of them in parallel (those known
+  // to have failed are answered at once). AskSomeHolders asks `want` of them, live members
+  // first in random order, and asks another for each that fails, until `want` succeeded or all
+  // were asked: reads need t shares, not n.
   struct HolderResult {
     mesh::PublicKey id{};
     std::string name;
     mesh::Status status;
     mesh::Json reply;
   };
+  using HoldersDone = std::function<void(std::vector<HolderResult>)>;
   void AskHolders(const std::vector<mesh::PublicKey>& holders, const std::string& event,
-                  const mesh::Json& data, std::function<void(std::vector<HolderResult>)> done);
+                  const mesh::Json& data, HoldersDone done);
+  void AskSomeHolders(const std::vector<mesh::PublicKey>& holders, size_t want,
+                      const std::string& event, const mesh::Json& data, HoldersDone done);
+  // One fan-out's state (worker thread). Invariant: in_flight + succeeded <= want.
+  struct Fanout {
+    std::vector<HolderResult> results;  // holders order
+    std::vector<bool> asked, known_down;
+    std::vector<size_t> order;  // indexes into results, in the order to ask
+    size_t next = 0, in_flight = 0, succeeded = 0, want = 0;
+    std::string event;
+    mesh::Json data;
+    HoldersDone done;
+  };
+  // Asks until `want` are in flight or succeeded; calls done once nothing is in flight.
+  void Launch(const std::shared_ptr<Fanout>& f);
+
+  // Releases wait here until the worker has no earlier task, then their nonces and audit
+  // records are written in one transaction (group commit: one fsync for the batch).
+  struct PendingRelease {
+    ShareStore::NonceRecord record;
+    protocol::DealerShare share;
+    protocol::BoxPublicKey reply_key{};
+    mesh::Certificate client;
+    mesh::Responder responder;
+  };
+  void QueueRelease(PendingRelease release);
+  void FlushReleases();
+
   void Audit(const std::string& name, uint64_t version, const std::string& action,
              const mesh::Certificate& client, const std::string& outcome);
 
@@ -96,8 +128,8 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   static constexpr size_t kSyncPage = 256;
   std::string sync_cursor_;
   int sync_passes_ = 0;
-  protocol::CertificateCache client_certs_;  // worker thread only  // anti-entropy rounds that
-                                             // completed since start (worker thread)
+  protocol::CertificateCache client_certs_;  // worker thread only
+  std::vector<PendingRelease> releases_;     // worker thread only
 };
 
 }  // namespace vault::agent

@@ -2,6 +2,7 @@
 // is checked against the dealer's signature, and any t good ones recombine the secret here.
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "client/client_impl.h"
@@ -26,6 +27,24 @@ std::string JoinProblems(const std::vector<std::string>& problems) {
 mesh::Status ClientImpl::DoGet(const std::string& name, const GetOptions& options,
                                mesh::SecureBuffer* secret, GetResult* result) {
   if (auto s = protocol::CheckSecretName(name); !s.ok()) return s;
+  bool retry = false;
+  mesh::Status s = GetOnce(name, options, false, secret, result, &retry);
+  if (s.ok() || !retry) return s;
+  // A fresh request (new nonce and key): the holders already asked recorded the first one.
+  std::vector<std::string> earlier = result->problems;
+  s = GetOnce(name, options, true, secret, result, &retry);
+  if (!s.ok()) return s;
+  // Holders that were bad the first time and not this time are still worth naming.
+  for (auto& p : earlier) {
+    if (std::find(result->problems.begin(), result->problems.end(), p) == result->problems.end())
+      result->problems.push_back(std::move(p));
+  }
+  return s;
+}
+
+mesh::Status ClientImpl::GetOnce(const std::string& name, const GetOptions& options, bool all,
+                                 mesh::SecureBuffer* secret, GetResult* result, bool* retry) {
+  *retry = false;
   const auto reply_key = protocol::BoxKey::Generate();
   protocol::GetRequest request;
   request.name = name;
@@ -36,8 +55,9 @@ mesh::Status ClientImpl::DoGet(const std::string& name, const GetOptions& option
   request.client = options_.certificate;
   request.Sign(*options_.key);
   mesh::Json reply;
-  if (auto s = Call("vault.get", {{"request", protocol::ToBase64(request.Encode())}}, &reply);
-      !s.ok()) {
+  mesh::Json ask = {{"request", protocol::ToBase64(request.Encode())}};
+  if (all) ask["all"] = true;
+  if (auto s = Call("vault.get", ask, &reply); !s.ok()) {
     return s;
   }
 
@@ -120,6 +140,7 @@ mesh::Status ClientImpl::DoGet(const std::string& name, const GetOptions& option
                             " valid share(s) of the " + std::to_string(manifest.threshold) +
                             " needed (" + JoinProblems(problems) + ")";
     result->problems = problems;
+    *retry = !denied && results.size() < manifest.holders.size();
     return denied ? mesh::Status::PermissionDenied(why) : mesh::Status::Unavailable(why);
   }
   CombineOptions combine;
@@ -140,6 +161,7 @@ mesh::Status ClientImpl::DoGet(const std::string& name, const GetOptions& option
   note_unread_errors();
   result->problems = problems;
   if (!s.ok()) {
+    *retry = results.size() < manifest.holders.size();
     return mesh::Status::Corruption("get of \"" + name + "\": the shares do not recombine (" +
                                     s.message() + ")");
   }

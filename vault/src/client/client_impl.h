@@ -44,6 +44,11 @@ class ClientImpl : public VaultClient {
                      const PutOptions& options, PutResult* result);
   mesh::Status DoGet(const std::string& name, const GetOptions& options, mesh::SecureBuffer* secret,
                      GetResult* result);
+  // One get request. The entry node asks t holders (another for each that fails), or all of
+  // them when `all`. *retry says a failure may succeed with `all`: a share was bad and some
+  // holders were not asked.
+  mesh::Status GetOnce(const std::string& name, const GetOptions& options, bool all,
+                       mesh::SecureBuffer* secret, GetResult* result, bool* retry);
   mesh::Status DoDelete(const std::string& name, DeleteResult* result);
   // One request to the entry node; error replies that deny permission become
   // PermissionDenied, other failures Unavailable.
