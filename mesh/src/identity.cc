@@ -1,8 +1,13 @@
 #include "mesh/identity.h"
 
+#include "signature_memo.h"
+
 #include <sodium.h>
 
 #include <cstdlib>
+#include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace mesh {
@@ -17,7 +22,17 @@ std::vector<uint8_t> Framed(std::string_view domain, std::span<const uint8_t> me
   return framed;
 }
 
+struct Memo {
+  std::unordered_map<std::string, bool> answers;
+  SignatureMemoStats stats;
+};
+std::unique_ptr<Memo> memo;  // test-only; see SetSignatureMemoForTesting
+
 }  // namespace
+
+void SetSignatureMemoForTesting(bool on) { memo = on ? std::make_unique<Memo>() : nullptr; }
+
+SignatureMemoStats GetSignatureMemoStats() { return memo ? memo->stats : SignatureMemoStats{}; }
 
 SigningKey SigningKey::Generate() {
   std::array<uint8_t, kSeedBytes> seed{};
@@ -47,8 +62,21 @@ bool VerifySignature(const PublicKey& key, std::string_view domain,
                      std::span<const uint8_t> message, std::span<const uint8_t> signature) {
   if (signature.size() != kSignatureBytes) return false;
   const std::vector<uint8_t> framed = Framed(domain, message);
-  return crypto_sign_verify_detached(signature.data(), framed.data(), framed.size(), key.data()) ==
-         0;
+  auto check = [&] {
+    return crypto_sign_verify_detached(signature.data(), framed.data(), framed.size(),
+                                       key.data()) == 0;
+  };
+  if (!memo) return check();
+  ++memo->stats.checks;
+  std::string id(key.begin(), key.end());
+  id.append(signature.begin(), signature.end());
+  id.append(framed.begin(), framed.end());
+  auto [it, fresh] = memo->answers.try_emplace(std::move(id), false);
+  if (fresh) {
+    ++memo->stats.computed;
+    it->second = check();
+  }
+  return it->second;
 }
 
 std::string ShortId(const PublicKey& key) {

@@ -1,5 +1,6 @@
 // SimNetwork: the event loop, the link model and the simulated Host of each node.
 #include "sim_network.h"
+#include "signature_memo.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -88,6 +89,12 @@ class SimNetwork::SimHost : public core::Host {
   void PeerConnect(const PublicKey&, bool) override {}
   void PeerAddresses(const PublicKey&, uint64_t, uint64_t) override {}
   void VerifyGossip(core::VerifyJob job) override { net_->HostVerify(i_, std::move(job)); }
+  std::shared_ptr<const core::MemberRecord> ShareRecord(core::MemberRecord record) override {
+    return net_->HostShareRecord(std::move(record));
+  }
+  std::shared_ptr<const core::GossipEnvelope> ShareEnvelope(core::GossipEnvelope env) override {
+    return net_->HostShareEnvelope(std::move(env));
+  }
 
  private:
   SimNetwork* net_;
@@ -97,9 +104,13 @@ class SimNetwork::SimHost : public core::Host {
 SimNetwork::SimNetwork(SimOptions options)
     : options_(std::move(options)),
       net_rng_(SeedFor(options_.seed, ~0ull, 1)),
-      ca_(KeyFor(options_.seed, ~0ull)) {}
+      ca_(KeyFor(options_.seed, ~0ull)) {
+  if (options_.memo_signatures) SetSignatureMemoForTesting(true);
+}
 
-SimNetwork::~SimNetwork() = default;
+SimNetwork::~SimNetwork() {
+  if (options_.memo_signatures) SetSignatureMemoForTesting(false);
+}
 
 // --- Event queue -------------------------------------------------------------------------
 
@@ -193,6 +204,7 @@ size_t SimNetwork::AddNode(std::vector<std::string> join) {
   const uint64_t now_ms = static_cast<uint64_t>(kEpochMs + now_);
   node->incarnation = now_ms;
   by_address_[node->address] = i;
+  by_id_[node->key->public_key()] = i;
   nodes_.push_back(std::move(node));
   nodes_.back()->core = MakeCore(i, now_ms, now_ms * 1000, now_ms * 1000);
   return i;
@@ -259,7 +271,8 @@ void SimNetwork::Restart(size_t i, std::vector<std::string> bootstrap,
   if (incarnation) n.incarnation = *incarnation;
   const uint64_t sequence = std::max(n.stats.reserved, now_ms * 1000);
   n.join = std::move(bootstrap);
-  n.stats.view.clear();  // a new run starts with an empty member table
+  n.stats.view_state.assign(n.stats.view_state.size(), -1);  // a new run starts empty
+  n.stats.view_incarnation.assign(n.stats.view_incarnation.size(), 0);
   n.verified.clear();    // and an empty seen cache
   n.stats.state_counts = {};
   n.core = MakeCore(i, n.incarnation, sequence, sequence);
@@ -304,6 +317,15 @@ void SimNetwork::Block(size_t a, size_t b) {
 
 void SimNetwork::Unblock(size_t a, size_t b) { blocked_.erase({std::min(a, b), std::max(a, b)}); }
 
+void SimNetwork::SetBridges(std::vector<size_t> bridges) {
+  bridges_ = std::set<size_t>(bridges.begin(), bridges.end());
+}
+
+void SimNetwork::SetSlow(size_t i, int64_t ms) {
+  if (slow_ms_.size() <= i) slow_ms_.resize(nodes_.size(), 0);
+  slow_ms_[i] = ms;
+}
+
 void SimNetwork::CutUnreachableLinks() {
   std::vector<core::LinkId> cut;
   for (auto& [id, end] : links_) {
@@ -322,7 +344,7 @@ void SimNetwork::CutUnreachableLinks() {
 
 bool SimNetwork::Reachable(size_t a, size_t b) const {
   if (blocked_.count({std::min(a, b), std::max(a, b)}) > 0) return false;
-  if (!partitioned_) return true;
+  if (!partitioned_ || bridges_.count(a) > 0 || bridges_.count(b) > 0) return true;
   auto group = [&](size_t i) { return i < group_.size() ? group_[i] : 0; };
   return group(a) == group(b);
 }
@@ -331,6 +353,11 @@ bool SimNetwork::Reachable(size_t a, size_t b) const {
 
 int64_t SimNetwork::DeliveryTime(LinkEnd& from) {
   int64_t t = now_ + options_.latency_ms;
+  if (!slow_ms_.empty()) {
+    const size_t to = links_.at(from.peer).node;
+    if (from.node < slow_ms_.size()) t += slow_ms_[from.node];
+    if (to < slow_ms_.size()) t += slow_ms_[to];
+  }
   if (options_.jitter_ms > 0) {
     t += static_cast<int64_t>(net_rng_() % static_cast<uint64_t>(options_.jitter_ms + 1));
   }
@@ -452,26 +479,26 @@ void SimNetwork::HostClose(size_t i, core::LinkId link) {
 // --- Host callbacks ----------------------------------------------------------------------
 
 // Checks each envelope a node originates against its sequence reservations.
+// Checks each envelope a node originates against its sequence reservations. Reads the
+// GOSSIP header in place (type, hops, then the envelope: version, kind, origin, sequence).
 void SimNetwork::InspectSent(size_t i, const std::vector<uint8_t>& message) {
   if (message.empty()) return;
   ++sent_by_type_[message[0] % sent_by_type_.size()];
   if (message[0] != static_cast<uint8_t>(core::MessageType::kGossip)) return;
-  core::Gossip gossip;
-  core::GossipEnvelope env;
-  if (!core::DecodeGossip(message, &gossip).ok() ||
-      !core::GossipEnvelope::Decode(std::move(gossip.envelope), options_.config.max_message_bytes,
-                                    &env)
-           .ok()) {
-    return;
-  }
-  if (env.kind == core::GossipKind::kEvent) ++event_gossip_sent_;
+  constexpr size_t kKind = 3, kOrigin = 4, kSeq = 36;
+  if (message.size() < kSeq + 8 || message[kKind] > 3) return;
+  const auto kind = static_cast<core::GossipKind>(message[kKind]);
+  if (kind == core::GossipKind::kEvent) ++event_gossip_sent_;
   Node& n = N(i);
-  if (env.origin != n.key->public_key()) return;
+  const PublicKey& me = n.key->public_key();
+  if (!std::equal(me.begin(), me.end(), message.begin() + kOrigin)) return;
+  uint64_t seq = 0;
+  for (size_t k = 8; k-- > 0;) seq = (seq << 8) | message[kSeq + k];  // little-endian
   NodeStats& s = n.stats;
-  if (env.seq >= s.reserved) ++s.seq_unreserved;
-  if (n.prev_max_seq != 0 && env.seq <= n.prev_max_seq) ++s.seq_reused;
-  if (env.seq > s.max_seq_used) ++published_[static_cast<size_t>(env.kind)];
-  s.max_seq_used = std::max(s.max_seq_used, env.seq);
+  if (seq >= s.reserved) ++s.seq_unreserved;
+  if (n.prev_max_seq != 0 && seq <= n.prev_max_seq) ++s.seq_reused;
+  if (seq > s.max_seq_used) ++published_[static_cast<size_t>(kind)];
+  s.max_seq_used = std::max(s.max_seq_used, seq);
 }
 
 void SimNetwork::HostDeliver(size_t i, const core::Delivery& d) {
@@ -480,6 +507,7 @@ void SimNetwork::HostDeliver(size_t i, const core::Delivery& d) {
   if (d.kind == core::Delivery::Kind::kBroadcast) {
     ++s.broadcasts[key];
     ++s.broadcasts_delivered;
+    if (deliver_hook_) deliver_hook_(i, d);
     return;
   }
   ++s.directs[key];
@@ -493,10 +521,23 @@ void SimNetwork::HostDeliver(size_t i, const core::Delivery& d) {
 void SimNetwork::HostMemberChanged(size_t i, const MemberInfo& m) {
   NodeStats& s = N(i).stats;
   ++s.member_changes;
-  auto it = s.view.find(m.id);
-  if (it != s.view.end()) --s.state_counts[Idx(it->second.state)];
+  const size_t j = by_id_.at(m.id);
+  if (s.view_state.size() <= j) s.view_state.resize(nodes_.size(), -1);
+  int8_t& state = s.view_state[j];
+  if (state >= 0) --s.state_counts[static_cast<size_t>(state)];
   ++s.state_counts[Idx(m.state)];
-  s.view[m.id] = m;
+  state = static_cast<int8_t>(m.state);
+  if (m.state == MemberState::kDead) {
+    ++s.marked_dead;
+    if (!N(j).crashed) {
+      ++s.false_dead;
+      if (dead_marks_.size() <= j) dead_marks_.resize(nodes_.size(), 0);
+      ++dead_marks_[j];
+    }
+  }
+  if (options_.compact) return;
+  if (s.view_incarnation.size() <= j) s.view_incarnation.resize(nodes_.size(), 0);
+  s.view_incarnation[j] = m.incarnation;
   if (m.state == MemberState::kDead) s.ever_dead.insert(m.id);
   s.changes.push_back({now_, m.id, m.state, m.incarnation});
 }
@@ -508,10 +549,29 @@ void SimNetwork::HostReserve(size_t i, uint64_t limit) {
   s.reserved = limit;
 }
 
+std::shared_ptr<const core::MemberRecord> SimNetwork::HostShareRecord(core::MemberRecord record) {
+  auto& shared = records_[std::string(record.encoded.begin(), record.encoded.end())];
+  if (!shared) shared = std::make_shared<const core::MemberRecord>(std::move(record));
+  return shared;
+}
+
+// Envelopes are shared while any node holds them; the table is swept as it doubles.
+std::shared_ptr<const core::GossipEnvelope> SimNetwork::HostShareEnvelope(core::GossipEnvelope env) {
+  auto& weak = envelopes_[std::string(env.encoded.begin(), env.encoded.end())];
+  if (auto shared = weak.lock()) return shared;
+  auto shared = std::make_shared<const core::GossipEnvelope>(std::move(env));  // body moves along
+  weak = shared;
+  if (envelopes_.size() > 2 * envelopes_swept_) {
+    std::erase_if(envelopes_, [](const auto& e) { return e.second.expired(); });
+    envelopes_swept_ = std::max<size_t>(1024, envelopes_.size());
+  }
+  return shared;
+}
+
 void SimNetwork::HostVerify(size_t i, core::VerifyJob job) {
   Node& n = N(i);
   ++n.stats.verifications;
-  if (!n.verified.insert({job.envelope->origin, job.envelope->seq}).second) {
+  if (!options_.compact && !n.verified.insert({job.envelope->origin, job.envelope->seq}).second) {
     ++n.stats.verified_again;
   }
   if (options_.verify_delay_ms == 0) return n.core->OnGossipVerified(now_, job.token, job.Verify());
@@ -558,17 +618,21 @@ bool SimNetwork::Crashed(size_t i) const { return N(i).crashed; }
 
 std::optional<MemberState> SimNetwork::StateAt(size_t i, size_t j) const {
   if (i == j) return N(i).core->Self().state;
-  const auto& view = N(i).stats.view;
-  auto it = view.find(Id(j));
-  if (it == view.end()) return std::nullopt;
-  return it->second.state;
+  const auto& view = N(i).stats.view_state;
+  if (j >= view.size() || view[j] < 0) return std::nullopt;
+  return static_cast<MemberState>(view[j]);
 }
 
 uint64_t SimNetwork::IncarnationAt(size_t i, size_t j) const {
   if (i == j) return N(i).core->Self().incarnation;
-  const auto& view = N(i).stats.view;
-  auto it = view.find(Id(j));
-  return it == view.end() ? 0 : it->second.incarnation;
+  const auto& view = N(i).stats.view_incarnation;
+  return j < view.size() ? view[j] : 0;
+}
+
+uint64_t SimNetwork::false_dead() const {
+  uint64_t sum = 0;
+  for (const auto& n : nodes_) sum += n->stats.false_dead;
+  return sum;
 }
 
 uint64_t SimNetwork::CounterSum(const std::string& name) const {

@@ -42,6 +42,13 @@ struct SimOptions {
   // Gossip signature checks (Host::VerifyGossip): 0 answers inside the call, as a node
   // verifying inline does; more answers that much later, as a node's worker pool does.
   int64_t verify_delay_ms = 0;
+  // Scale runs: keep per node only each member's last state (no change log, no incarnations,
+  // no ever_dead set; false failures are still counted), so 10,000 nodes fit in memory.
+  bool compact = false;
+  // Test-only fast path (mesh::SetSignatureMemoForTesting): every node still runs its whole
+  // verification code path, but libsodium checks each distinct (key, bytes, signature) once
+  // for the process and the answer is reused by the other nodes that check the same bytes.
+  bool memo_signatures = true;
 };
 
 // What one node's application and host saw.
@@ -54,9 +61,14 @@ struct NodeStats {
   // MemberChanged callbacks, and the view they build (the last callback per member; the
   // view restarts empty with the node, the rest is kept across runs).
   uint64_t member_changes = 0;
-  std::map<PublicKey, MemberInfo> view;
+  // The view, by node index: the last state (-1: never heard of) and incarnation (not kept
+  // when compact).
+  std::vector<int8_t> view_state;
+  std::vector<uint64_t> view_incarnation;
   std::array<size_t, 4> state_counts{};  // view members per MemberState
-  std::set<PublicKey> ever_dead;         // members this node ever marked failed
+  std::set<PublicKey> ever_dead;         // members this node ever marked failed (not compact)
+  uint64_t marked_dead = 0;              // failed callbacks
+  uint64_t false_dead = 0;  // of which the member was running (not crashed) at that time
   struct Change {
     int64_t time;  // virtual ms
     PublicKey id;
@@ -126,6 +138,14 @@ class SimNetwork {
   // treated like links across a partition.
   void Block(size_t a, size_t b);
   void Unblock(size_t a, size_t b);
+  // Bridge nodes reach every group of a partition (a non-transitive partition).
+  void SetBridges(std::vector<size_t> bridges);
+  // Every message to or from node i takes `ms` longer (a slow or overloaded node).
+  void SetSlow(size_t i, int64_t ms);
+  // Called on every broadcast delivered, after the stats are updated.
+  void OnDeliver(std::function<void(size_t node, const core::Delivery&)> hook) {
+    deliver_hook_ = std::move(hook);
+  }
 
   // --- Application ---------------------------------------------------------------------
   Status Broadcast(size_t i, std::string_view event, std::string_view payload);
@@ -165,6 +185,10 @@ class SimNetwork {
   // Envelopes of a kind the nodes originated (counted when first sent).
   uint64_t published(core::GossipKind kind) const { return published_[static_cast<size_t>(kind)]; }
   uint64_t events_run() const { return events_run_; }
+  uint64_t false_dead() const;  // failed callbacks about a node that was running then
+  // Failed callbacks about node j, at any node, while j was running (paused counts).
+  uint64_t DeadMarks(size_t j) const { return j < dead_marks_.size() ? dead_marks_[j] : 0; }
+  size_t Index(const PublicKey& id) const { return by_id_.at(id); }
   // Sum of a Core counter over all nodes, and of all of them.
   uint64_t CounterSum(const std::string& name) const;
   std::map<std::string, uint64_t> CounterTotals() const;
@@ -218,6 +242,8 @@ class SimNetwork {
   void HostMemberChanged(size_t i, const MemberInfo& m);
   void HostReserve(size_t i, uint64_t limit);
   void HostVerify(size_t i, core::VerifyJob job);
+  std::shared_ptr<const core::MemberRecord> HostShareRecord(core::MemberRecord record);
+  std::shared_ptr<const core::GossipEnvelope> HostShareEnvelope(core::GossipEnvelope env);
 
   SimOptions options_;
   int64_t now_ = 0;
@@ -227,11 +253,20 @@ class SimNetwork {
   std::shared_ptr<const SigningKey> ca_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<std::string, size_t> by_address_;
+  std::map<PublicKey, size_t> by_id_;
+  // Decoded member records shared by all nodes (SimHost::ShareRecord), by their bytes.
+  std::unordered_map<std::string, std::shared_ptr<const core::MemberRecord>> records_;
+  std::unordered_map<std::string, std::weak_ptr<const core::GossipEnvelope>> envelopes_;
+  size_t envelopes_swept_ = 1024;
   std::map<core::LinkId, LinkEnd> links_;  // ordered: deterministic iteration
   core::LinkId next_link_ = 1;
   bool partitioned_ = false;
   std::vector<int> group_;                       // per node, while partitioned
   std::set<std::pair<size_t, size_t>> blocked_;  // (lower, higher) index
+  std::set<size_t> bridges_;
+  std::vector<int64_t> slow_ms_;  // per node
+  std::vector<uint64_t> dead_marks_;  // per node
+  std::function<void(size_t, const core::Delivery&)> deliver_hook_;
   uint64_t messages_sent_ = 0;
   uint64_t bytes_sent_ = 0;
   uint64_t event_gossip_sent_ = 0;

@@ -3,8 +3,19 @@
 #include "core/core.h"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 
 namespace mesh::core {
+namespace {
+
+std::array<uint8_t, 16> SeenKey(Host* host) {
+  std::array<uint8_t, 16> key{};
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(host->Random() >> 8);
+  return key;
+}
+
+}  // namespace
 
 Core::Core(const Config& config, Host* host, std::string advertise, uint64_t incarnation,
            uint64_t sequence, uint64_t sequence_reserved)
@@ -14,12 +25,15 @@ Core::Core(const Config& config, Host* host, std::string advertise, uint64_t inc
       incarnation_(incarnation),
       sequence_(sequence),
       sequence_reserved_(sequence_reserved),
-      seen_(config.seen_ttl.count(), config.seen_cache_max) {
+      seen_(config.seen_ttl.count(), config.seen_cache_max, SeenKey(host)),
+      missing_(0, GossipIdHash{host->Random()}),
+      recent_(0, GossipIdHash{host->Random()}) {
   self_ = MemberRecord::Make(*config_.key, config_.certificate, advertise_, incarnation_, false,
                              host_->UnixMs());
 }
 
 void Core::Start(int64_t now, std::vector<std::string> bootstrap) {
+  last_now_ = now;
   started_ = true;
   for (auto& address : bootstrap) {
     if (address == advertise_) continue;
@@ -44,11 +58,13 @@ void Core::Leave(int64_t now) {
 }
 
 void Core::OnLinkUp(int64_t now, LinkId id, const Certificate& peer, uint64_t dial_id) {
+  last_now_ = now;
   Link link;
   link.id = id;
   link.peer = peer;
   link.inbound = dial_id == 0;
   link.last_used = now;
+  link.since = now;
   bool want_active = false;
   bool bootstrap = false;
   bool resync = false;  // a member this node marked failed answered: compare tables
@@ -71,23 +87,32 @@ void Core::OnLinkUp(int64_t now, LinkId id, const Certificate& peer, uint64_t di
     Count("self_dials");
     std::erase_if(bootstrap_, [&](const Bootstrap& b) { return b.address == dialed; });
     links_[id] = link;
+    peer_links_.emplace(peer.subject, id);
     CloseLink(id, false);
     return;
   }
   if (leaving_) {
     links_[id] = link;
+    peer_links_.emplace(peer.subject, id);
     CloseLink(id, true);
     return;
   }
   if (peer.role == Role::kClient) {
     link.hello_done = true;  // clients only exchange direct messages
     links_[id] = link;
+    peer_links_.emplace(peer.subject, id);
     return;
   }
   link.active = want_active || bootstrap;
   links_[id] = link;
-  SendTo(links_[id], EncodeHello(Hello{link.active, self_.encoded}));
-  if (bootstrap || resync) SendSync(links_[id], /*reply_wanted=*/true);
+  peer_links_.emplace(peer.subject, id);
+  SendTo(links_[id], EncodeHello(MakeHello(link.active)));
+  // Tables are exchanged once on joining (on the first join address that answers; the
+  // others would send the same table again) and with a failed member that answers.
+  if ((bootstrap && !bootstrap_synced_) || resync) {
+    bootstrap_synced_ = bootstrap_synced_ || bootstrap;
+    SendSync(links_[id], /*reply_wanted=*/true);
+  }
 }
 
 void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
@@ -124,6 +149,12 @@ void Core::OnLinkDown(int64_t now, LinkId id) {
   if (it == links_.end()) return;
   Link link = std::move(it->second);
   links_.erase(it);
+  for (auto [p, end] = peer_links_.equal_range(link.peer.subject); p != end; ++p) {
+    if (p->second == id) {
+      peer_links_.erase(p);
+      break;
+    }
+  }
   if (link.peer.role != Role::kNode || !link.hello_done) return;
   const PublicKey& peer = link.peer.subject;
   if (LinkTo(peer) != nullptr) return;  // a duplicate link went away
@@ -136,6 +167,7 @@ void Core::OnLinkDown(int64_t now, LinkId id) {
 }
 
 void Core::OnMessage(int64_t now, LinkId id, std::vector<uint8_t> message) {
+  last_now_ = now;
   auto it = links_.find(id);
   if (it == links_.end() || it->second.closing) return;
   Link& link = it->second;
@@ -156,12 +188,27 @@ void Core::OnMessage(int64_t now, LinkId id, std::vector<uint8_t> message) {
       return HandlePing(now, link, message);
     case MessageType::kAck:
       return HandleAck(now, link, message);
+    case MessageType::kNack:
+      return HandleNack(link, message);
     case MessageType::kPingReq:
       return HandlePingReq(now, link, message);
     case MessageType::kSync:
       return HandleSync(now, link, message);
+    case MessageType::kDigest:
+      return HandleDigest(now, link, message);
+    case MessageType::kPull:
+      return HandlePull(link, message);
     case MessageType::kGossip:
-      return HandleGossip(link, message);
+      return HandleGossip(now, link, message);
+    case MessageType::kIHave:
+      return HandleIHave(now, link, message);
+    case MessageType::kGraft:
+      return HandleGraft(now, link, message);
+    case MessageType::kPrune:
+      if (message.size() != 1) return ProtocolError(link, "malformed_prune");
+      Count("tree_prunes_in");
+      link.eager = false;
+      return;
     case MessageType::kDirect:
       return HandleDirect(now, link, message);
     case MessageType::kDisconnect:
@@ -181,13 +228,14 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
   if (record.id() != link.peer.subject || record.left) return ProtocolError(link, "bad_hello");
   // A record already held byte for byte was verified when it arrived; check only new ones.
   const auto held = members_.find(record.id());
-  const bool known = held != members_.end() && held->second.record.encoded == record.encoded;
+  const bool known = held != members_.end() && held->second.record->encoded == record.encoded;
   if (!known && !CheckRecord(record).ok()) return ProtocolError(link, "bad_record");
   ApplyRecord(now, record, /*verified=*/true);
   const bool first = !link.hello_done;
   link.hello_done = true;
   // Either side may ask for an active link (the dialer, or a listener promoting a transient
   // link); a dialer's "transient" HELLO makes an inbound link transient.
+  link.tree = hello.tree;
   if (hello.want_active) {
     link.active = true;
   } else if (link.inbound) {
@@ -200,11 +248,10 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
   // Two links to one peer (both dialed at once): keep the one dialed by the lower key, on
   // both sides, and close the other with a goodbye.
   const LinkId me = link.id;
-  for (auto& [oid, other] : links_) {
-    if (oid == me || !other.hello_done || other.closing ||
-        other.peer.subject != link.peer.subject) {
-      continue;
-    }
+  for (auto [p, end] = peer_links_.equal_range(link.peer.subject); p != end; ++p) {
+    const LinkId oid = p->second;
+    Link& other = links_.at(oid);
+    if (oid == me || !other.hello_done || other.closing) continue;
     auto dialer = [&](const Link& l) { return l.inbound ? l.peer.subject : self_.id(); };
     // Same dialer twice: keep the older link.
     const bool keep_new = dialer(link) < dialer(other);
@@ -225,31 +272,63 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
     }
   }
   FlushQueued(now, link);
-  // A node that just got its first member link announces itself to the mesh.
+  // A node that just got its first member link announces itself to the mesh. That link may
+  // be closed before the announcement crosses it (a busy join address trims its newest
+  // links), so for a few probe rounds each new member link gets the same envelope too
+  // (receivers keep one copy; a duplicate from its own origin prunes nothing).
   if (!announced_) {
     announced_ = true;
+    announce_until_ = now + 5 * config_.probe_interval.count();
+    joined_at_ = now;
+    next_join_digest_ = now + config_.probe_interval.count();
     Publish(now, GossipKind::kRecord, self_.encoded);
+    announcement_ = last_published_;
+  } else if (announcement_ && now < announce_until_ && link.active) {
+    SendTo(link, EncodeGossip(0, announcement_->encoded));
   }
 }
 
 void Core::Tick(int64_t now) {
+  last_now_ = now;
   if (!started_) return;
   RequestTick(now);
   ProbeTick(now);
   SuspicionTick(now);
+  TreeTick(now);
   if (now >= next_maintain_) {
     next_maintain_ = now + std::max<int64_t>(1, config_.probe_interval.count() / 2);
     MaintainViews(now);
     ReapTick(now);
     seen_.Expire(now);
   }
-  if (now >= next_anti_entropy_) {
-    next_anti_entropy_ = now + config_.anti_entropy_interval.count();
+  // A joining node's links churn while busy members trim them, and gossip sent meanwhile can
+  // pass it by: 1, 3, 9 and 27 probe rounds after its first member link it compares digests
+  // with a random active peer, besides the (slow, at scale) periodic push-pull.
+  if (join_digests_ < 4 && next_join_digest_ > 0 && now >= next_join_digest_) {
     auto active = ActiveLinks();
-    if (!active.empty()) SendSync(*active[host_->Random() % active.size()], true);
+    if (!active.empty()) {
+      SendDigest(*active[host_->Random() % active.size()], true);
+      ++join_digests_;
+      int64_t rounds = 1;
+      for (int i = 0; i < join_digests_; ++i) rounds *= 3;
+      next_join_digest_ = joined_at_ + rounds * config_.probe_interval.count();
+    }
+  }
+  if (now >= next_anti_entropy_) {
+    // As memberlist: a table grows with the cluster, so push-pull slows down with log2(n)
+    // above 32 members (x4 at 200, x10 at 10,000); gossip carries the news meanwhile.
+    const double n = static_cast<double>(LiveMembers() + 1);
+    const int64_t scale = n <= 32 ? 1 : static_cast<int64_t>(std::ceil(std::log2(n) - 5)) + 1;
+    next_anti_entropy_ = now + config_.anti_entropy_interval.count() * scale;
+    auto active = ActiveLinks();
+    if (!active.empty()) SendDigest(*active[host_->Random() % active.size()], true);
     RedialFailed(now);
   }
-  next_wakeup_ = now + std::max<int64_t>(1, config_.probe_timeout.count() / 4);
+  // Probes and suspicions want a quarter of probe_timeout; IHAVE batches and GRAFTs half
+  // ihave_timeout.
+  int64_t tick = config_.probe_timeout.count() / 4;
+  if (config_.tree_broadcast) tick = std::min<int64_t>(tick, config_.ihave_timeout.count() / 2);
+  next_wakeup_ = now + std::max<int64_t>(1, tick);
 }
 
 void Core::MaintainViews(int64_t now) {
@@ -264,22 +343,31 @@ void Core::MaintainViews(int64_t now) {
   size_t dialing = 0;
   for (auto& [id, dial] : dials_) dialing += dial.want_active ? 1 : 0;
 
-  // Fill the active view from the passive pool: known live members without a link.
+  // Fill the active view: promote transient links to alive members first, then dial alive
+  // members without a link, sampled from the member table (the passive pool).
   if (active + dialing < config_.active_target) {
+    for (auto& [id, link] : links_) {
+      if (active + dialing >= config_.active_target) break;
+      if (link.active || link.closing || !link.hello_done || link.peer.role != Role::kNode) continue;
+      auto m = members_.find(link.peer.subject);
+      if (m == members_.end() || m->second.state != MemberState::kAlive) continue;
+      if (LinkTo(link.peer.subject, /*active_only=*/true) != nullptr) continue;
+      link.active = true;
+      SendTo(link, EncodeHello(MakeHello(true)));
+      ++active;
+    }
+  }
+  if (active + dialing < config_.active_target && !members_.empty()) {
+    // A walk of at most kScan members from a random position: all of a small table.
+    constexpr size_t kScan = 256;
     std::vector<Member*> candidates;
-    for (auto& [id, m] : members_) {
+    auto it = RandomMember(members_);
+    for (size_t n = 0; n < std::min(kScan, members_.size()); ++n, ++it) {
+      if (it == members_.end()) it = members_.begin();
+      Member& m = it->second;
       if (m.state != MemberState::kAlive || now < m.next_dial) continue;
-      if (Link* l = LinkTo(id)) {
-        if (!l->active) {  // promote a transient link
-          l->active = true;
-          SendTo(*l, EncodeHello(Hello{true, self_.encoded}));
-          if (++active + dialing >= config_.active_target) break;
-        }
-        continue;
-      }
-      bool pending =
-          std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == id; });
-      if (!pending) candidates.push_back(&m);
+      if (LinkTo(it->first) != nullptr || Dialing(it->first)) continue;
+      candidates.push_back(&m);
     }
     size_t need = config_.active_target - std::min(config_.active_target, active + dialing);
     while (need > 0 && !candidates.empty()) {
@@ -291,12 +379,19 @@ void Core::MaintainViews(int64_t now) {
     }
   }
   // No member link at all: the join addresses and stored peers, retried with backoff.
-  if (node_links == 0) DialBootstrap(now);
+  if (node_links == 0) {
+    bootstrap_synced_ = false;  // alone again: the next join address sends its table
+    DialBootstrap(now);
+  }
 
-  // Too many active links: close some with a goodbye, inbound first.
+  // Too many active links: close some with a goodbye, inbound first, at random (a join
+  // address takes many joiners' first links; oldest first would cut its place in the mesh,
+  // newest first would make joiners churn).
   if (active > config_.active_max) {
-    std::vector<Link*> excess;
-    for (Link* l : ActiveLinks()) excess.push_back(l);
+    std::vector<Link*> excess = ActiveLinks();
+    for (size_t i = excess.size(); i > 1; --i) {
+      std::swap(excess[i - 1], excess[host_->Random() % i]);
+    }
     std::stable_partition(excess.begin(), excess.end(), [](Link* l) { return l->inbound; });
     for (size_t i = 0; i < active - config_.active_max && i < excess.size(); ++i) {
       Count("links_trimmed");
@@ -316,24 +411,30 @@ void Core::MaintainViews(int64_t now) {
 
 void Core::DialMember(int64_t now, Member& m, bool want_active) {
   const uint64_t id = next_dial_id_++;
-  dials_[id] = PendingDial{m.record.address, m.record.id(), want_active};
+  dials_[id] = PendingDial{m.record->address, m.record->id(), want_active};
   m.next_dial = now + config_.probe_interval.count();  // one dial in flight at a time
-  host_->Dial(id, m.record.address);
+  host_->Dial(id, m.record->address);
 }
 
 // A member marked failed may only have been cut off (a partition, a long pause), and nothing
 // else would ever link the two sides again. Now and then dial one of them, with the usual
 // backoff; the sync on that link makes each side refute what the other believes of it.
 void Core::RedialFailed(int64_t now) {
-  if (leaving_) return;
-  std::vector<Member*> failed;
-  for (auto& [id, m] : members_) {
-    if (m.state != MemberState::kDead || now < m.next_dial || LinkTo(id) != nullptr) continue;
-    const bool pending =
-        std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == id; });
-    if (!pending) failed.push_back(&m);
+  if (leaving_ || dead_.empty()) return;
+  // A random failed member (first key at or after a random one), past its backoff.
+  PublicKey key;
+  for (size_t i = 0; i < key.size(); i += 8) {
+    const uint64_t r = host_->Random();
+    for (size_t j = 0; j < 8; ++j) key[i + j] = static_cast<uint8_t>(r >> (8 * j));
   }
-  if (!failed.empty()) DialMember(now, *failed[host_->Random() % failed.size()], true);
+  auto it = dead_.lower_bound(key);
+  for (size_t n = 0; n < std::min<size_t>(16, dead_.size()); ++n, ++it) {
+    if (it == dead_.end()) it = dead_.begin();
+    Member& m = members_.at(*it);
+    if (now < m.next_dial || LinkTo(*it) != nullptr || Dialing(*it)) continue;
+    DialMember(now, m, true);
+    return;
+  }
 }
 
 void Core::DialBootstrap(int64_t now) {
@@ -364,9 +465,14 @@ void Core::CloseLink(LinkId id, bool announce) {
 }
 
 Core::Link* Core::LinkTo(const PublicKey& id, bool active_only) {
-  Link* best = nullptr;
-  for (auto& [lid, link] : links_) {
-    if (link.closing || !link.hello_done || link.peer.subject != id) continue;
+  return const_cast<Link*>(std::as_const(*this).LinkTo(id, active_only));
+}
+
+const Core::Link* Core::LinkTo(const PublicKey& id, bool active_only) const {
+  const Link* best = nullptr;
+  for (auto [p, end] = peer_links_.equal_range(id); p != end; ++p) {
+    const Link& link = links_.at(p->second);
+    if (link.closing || !link.hello_done) continue;
     if (link.active) return &link;
     if (!active_only) best = &link;
   }

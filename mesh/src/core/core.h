@@ -45,6 +45,7 @@ struct Delivery {
   std::span<const uint8_t> payload;  // JSON text, valid during the call
   LinkId link = 0;                   // kRequest: where the reply goes
   uint64_t request_id = 0;           // kRequest
+  uint8_t hops = 0;                  // kBroadcast: links it crossed from the origin (1: direct)
 };
 
 // A gossip signature to check, handed to Host::VerifyGossip. The envelope is shared with the
@@ -83,6 +84,15 @@ class Host {
   // Core::OnGossipVerified(now, job.token, ok) on the core's thread: from inside this call
   // (checking inline) or later. Jobs the host drops (at shutdown) just stay pending.
   virtual void VerifyGossip(VerifyJob job) = 0;
+  // Keeps a checked member record. The simulator shares one copy among the thousands of
+  // cores in its process that hold the same bytes; a node keeps its own.
+  virtual std::shared_ptr<const MemberRecord> ShareRecord(MemberRecord record) {
+    return std::make_shared<const MemberRecord>(std::move(record));
+  }
+  // The same for a gossip envelope about to be checked (and kept a while for GRAFTs).
+  virtual std::shared_ptr<const GossipEnvelope> ShareEnvelope(GossipEnvelope envelope) {
+    return std::make_shared<const GossipEnvelope>(std::move(envelope));
+  }
 };
 
 class Core {
@@ -123,6 +133,7 @@ class Core {
   std::vector<MemberInfo> Members() const;
   MemberInfo Self() const;
   size_t active_links() const;
+  int local_health() const { return lhm_; }
   size_t links() const { return links_.size(); }
   // Envelopes waiting for their signature check (or for an earlier envelope's).
   size_t verifying() const { return verifying_.size(); }
@@ -130,16 +141,19 @@ class Core {
   void Count(const std::string& name, uint64_t n = 1) { counters_[name] += n; }
 
  private:
+  // One per other member: a node holds every member, so this is kept small (the record is
+  // shared, the suspicion lives in suspicions_ while there is one).
   struct Member {
-    MemberRecord record;
-    MemberState state = MemberState::kAlive;
-    uint64_t state_incarnation = 0;  // for suspect / dead: the incarnation it is about
+    std::shared_ptr<const MemberRecord> record;
     int64_t state_since = 0;         // monotonic ms
-    int64_t state_since_unix = 0;
-    int64_t suspect_deadline = 0;
+    uint64_t state_incarnation = 0;  // for suspect / dead: the incarnation it is about
+    int64_t next_dial = 0;           // backoff: no dial before this
+    int32_t failures = 0;            // consecutive dial failures, for backoff
+    MemberState state = MemberState::kAlive;
+  };
+  struct Suspicion {
+    int64_t deadline = 0;
     std::set<PublicKey> confirmations;  // independent suspicions of this incarnation
-    int failures = 0;                   // consecutive dial failures, for backoff
-    int64_t next_dial = 0;              // backoff: no dial before this
   };
   struct Link {
     LinkId id = 0;
@@ -149,6 +163,11 @@ class Core {
     bool active = false;  // part of the active view; otherwise transient (probe, direct)
     bool closing = false;
     int64_t last_used = 0;
+    int64_t since = 0;  // when it came up
+    bool tree = false;   // the peer speaks IHAVE / GRAFT / PRUNE (its HELLO said so)
+    bool eager = true;   // tree: envelopes go whole on this link; otherwise as IHAVE ids
+    bool pruned = false;  // tree: PRUNE sent, and no GRAFT since either way
+    std::vector<IHaveEntry> lazy;  // IHAVE entries waiting for the next tick
   };
   struct PendingDial {
     std::string address;
@@ -164,6 +183,10 @@ class Core {
     // Relay: a probe made for another member's PING-REQ; the ack goes back to that link.
     LinkId relay_link = 0;
     uint64_t relay_probe_id = 0;
+    int64_t nack_at = 0;  // relay: when to NACK if the target has not answered
+    bool nack_sent = false;
+    int expected_nacks = 0;  // own probe: PING-REQs sent
+    int nacks = 0;           // own probe: NACKs received
   };
   struct PendingRequest {
     uint64_t token = 0;
@@ -196,6 +219,7 @@ class Core {
   void RedialFailed(int64_t now);
   void CloseLink(LinkId id, bool announce);
   Link* LinkTo(const PublicKey& id, bool active_only = false);
+  const Link* LinkTo(const PublicKey& id, bool active_only = false) const;
   std::vector<Link*> ActiveLinks();
   int64_t Backoff(int failures);
   void SendTo(Link& link, std::vector<uint8_t> message);
@@ -208,27 +232,53 @@ class Core {
   void Refute(int64_t now, uint64_t incarnation);
   void ResignSelf(int64_t now);
   Status CheckRecord(const MemberRecord& record);
+  // sync.cc: push-pull anti-entropy
   void HandleSync(int64_t now, Link& link, std::span<const uint8_t> message);
   void SendSync(Link& link, bool reply_wanted);
+  void SendDigest(Link& link, bool reply_wanted);
+  void HandleDigest(int64_t now, Link& link, std::span<const uint8_t> message);
+  void HandlePull(Link& link, std::span<const uint8_t> message);
   void HandlePing(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandleAck(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandlePingReq(int64_t now, Link& link, std::span<const uint8_t> message);
+  void HandleNack(Link& link, std::span<const uint8_t> message);
+  void AdjustHealth(int delta);
+  int64_t Health() const { return 1 + lhm_; }
   void StartProbe(int64_t now, const PublicKey& target, LinkId relay_link, uint64_t relay_id);
   void SendPing(int64_t now, uint64_t probe_id, Probe& probe);
   void ProbeTick(int64_t now);
+  const PublicKey* NextLinkedTarget();
+  const PublicKey* NextUnlinkedTarget();
   void ProbeFailed(int64_t now, const PublicKey& target);
   void SuspicionTick(int64_t now);
-  int64_t SuspicionTimeout(const Member& m) const;
+  int64_t SuspicionTimeout(const Suspicion& s) const;
   void ReapTick(int64_t now);
   MemberInfo Info(const Member& m) const;
-  size_t LiveMembers() const;
+  size_t LiveMembers() const { return live_; }
+  void Track(const PublicKey& id, std::optional<MemberState> from, std::optional<MemberState> to,
+             int64_t now);
+  void SetDeadline(const PublicKey& id, Suspicion& s, int64_t deadline);
+  // A pseudo-random member table position: members are keyed by random public keys, so the
+  // first key at or after a random one is a fair enough pick in O(log n).
+  std::map<PublicKey, Member>::iterator RandomMember(std::map<PublicKey, Member>& table);
+  bool Dialing(const PublicKey& id) const;
 
   // gossip.cc: signed broadcast
   void Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body);
-  void HandleGossip(Link& link, std::span<const uint8_t> message);
+  void HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message);
   void Finish(int64_t now, const PendingGossip& p);
-  void Forward(const GossipEnvelope& env, uint8_t hops, LinkId except);
   uint64_t NextSequence();
+
+  // tree.cc: Plumtree (eager push on a tree, lazy push of ids elsewhere, GRAFT, PRUNE)
+  void Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env, uint8_t hops,
+               LinkId except);
+  void OnDuplicate(Link& link);
+  void HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message);
+  void HandleGraft(int64_t now, Link& link, std::span<const uint8_t> message);
+  void Optimize(Link& link, const IHaveEntry& e);
+  void TreeTick(int64_t now);
+  bool Known(const GossipId& id) const;  // accepted, or being verified
+  Hello MakeHello(bool want_active) const;
 
   // direct.cc: point-to-point
   void HandleDirect(int64_t now, Link& link, std::span<const uint8_t> message);
@@ -248,9 +298,25 @@ class Core {
   bool started_ = false;
   bool leaving_ = false;
   bool announced_ = false;  // own record gossiped after the first member link
+  bool bootstrap_synced_ = false;  // tables exchanged with a join address
+  int64_t joined_at_ = 0;         // the first member link
+  int64_t next_join_digest_ = 0;  // digests while joining (Tick)
+  int join_digests_ = 0;
+  std::shared_ptr<const GossipEnvelope> last_published_;
+  std::shared_ptr<const GossipEnvelope> announcement_;  // own record, first announced
+  int64_t announce_until_ = 0;  // new member links get the announcement until then
 
   std::map<PublicKey, Member> members_;  // without self
+  size_t live_ = 0;                      // alive or suspect members
+  std::map<PublicKey, Suspicion> suspicions_;
+  std::set<std::pair<int64_t, PublicKey>> suspicion_deadlines_;
+  std::set<PublicKey> dead_;                            // failed members, for redials
+  std::deque<std::pair<int64_t, PublicKey>> gone_;      // failed or left since, for reaping
+  int64_t last_now_ = 0;
+  int lhm_ = 0;  // Lifeguard local health multiplier                                // the latest `now` seen
+  size_t linked_cursor_ = 0;                            // probe rounds over linked members
   std::map<LinkId, Link> links_;
+  std::multimap<PublicKey, LinkId> peer_links_;  // links_ by peer
   std::map<uint64_t, PendingDial> dials_;
   uint64_t next_dial_id_ = 1;
   std::vector<Bootstrap> bootstrap_;
@@ -259,6 +325,7 @@ class Core {
   uint64_t next_probe_id_ = 1;
   std::vector<PublicKey> probe_order_;
   size_t probe_cursor_ = 0;
+  std::vector<PublicKey> probe_linked_;
   uint64_t probe_rounds_ = 0;
   int64_t next_probe_round_ = 0;
   int64_t next_anti_entropy_ = 0;
@@ -272,6 +339,22 @@ class Core {
   std::set<std::pair<PublicKey, uint64_t>> verifying_ids_;
   size_t verifying_bytes_ = 0;
   uint64_t next_verify_token_ = 1;
+  // Tree dissemination: ids announced by IHAVE and not received yet (who announced them,
+  // in order; when to GRAFT next), and recently accepted envelopes, to answer GRAFTs.
+  struct Missing {
+    std::deque<std::pair<LinkId, uint8_t>> announcers;  // link, hops
+    int64_t deadline = 0;
+    bool fallback = false;  // the active links were added as announcers
+  };
+  struct Recent {
+    std::shared_ptr<const GossipEnvelope> envelope;
+    uint8_t hops = 0;  // what a GOSSIP of it from here carries: this node's distance
+    LinkId from = 0;   // the link it came on (0: published here)
+  };
+  std::unordered_map<GossipId, Missing, GossipIdHash> missing_;
+  std::set<std::pair<int64_t, GossipId>> missing_due_;  // (deadline, id) of missing_
+  std::unordered_map<GossipId, Recent, GossipIdHash> recent_;
+  std::deque<std::pair<int64_t, GossipId>> recent_order_;
   std::map<uint64_t, PendingRequest> requests_;  // by request id
   uint64_t next_request_id_ = 1;
   std::map<PublicKey, std::deque<Outgoing>> queued_;

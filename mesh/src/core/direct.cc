@@ -91,13 +91,13 @@ Status Core::SendOrQueue(int64_t now, const PublicKey& to, std::vector<uint8_t> 
   auto m = members_.find(to);
   if (m == members_.end()) return Status::NotFound("no member " + ShortId(to));
   if (m->second.state == MemberState::kDead || m->second.state == MemberState::kLeft) {
-    return Status::Unavailable("member " + m->second.record.certificate.name + " is " +
+    return Status::Unavailable("member " + m->second.record->certificate.name + " is " +
                                std::string(MemberStateName(m->second.state)));
   }
   auto& queue = queued_[to];
   if (queue.size() >= config_.direct_queue_max) {
     return Status::ResourceExhausted("too many messages waiting for a link to " +
-                                     m->second.record.certificate.name);
+                                     m->second.record->certificate.name);
   }
   queue.push_back(Outgoing{std::move(message), request_id});
   const bool pending =

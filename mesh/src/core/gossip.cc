@@ -2,7 +2,7 @@
 // and identified by (origin, sequence). A node accepts an id once (SeenCache), inside the
 // replay window, from a known origin, with a valid signature; then it delivers and forwards
 // to its active links except the sender, while the hop limit allows. The forwarding policy
-// is one function (Forward) so tree-based dissemination can replace flooding. The signature
+// is Forward (tree.cc: Plumtree, or flooding when it is off). The signature
 // check is the host's (VerifyGossip): the envelope waits in `verifying_` until the answer
 // (OnGossipVerified), and copies that arrive meanwhile count as duplicates.
 #include <cstdlib>
@@ -22,23 +22,16 @@ uint64_t Core::NextSequence() {
 
 void Core::Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body) {
   const uint64_t seq = NextSequence();
-  GossipEnvelope env = GossipEnvelope::Make(*config_.key, kind, seq, host_->UnixMs(), body);
-  seen_.Insert(now, env.origin, seq);
+  auto env = std::make_shared<const GossipEnvelope>(
+      GossipEnvelope::Make(*config_.key, kind, seq, host_->UnixMs(), body));
+  seen_.Insert(now, env->origin, seq);
   Count("gossip_published");
-  Forward(env, 0, 0);
+  last_published_ = env;
+  Forward(now, env, 0, 0);
 }
 
-void Core::Forward(const GossipEnvelope& env, uint8_t hops, LinkId except) {
-  const auto message = EncodeGossip(hops, env.encoded);
-  for (Link* link : ActiveLinks()) {
-    if (link->id == except) continue;
-    Count("gossip_out_messages");
-    Count("gossip_out_bytes", message.size());
-    SendTo(*link, message);
-  }
-}
-
-void Core::HandleGossip(Link& link, std::span<const uint8_t> message) {
+void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message) {
+  (void)now;
   Count("gossip_in_messages");
   Count("gossip_in_bytes", message.size());
   Gossip gossip;
@@ -52,6 +45,7 @@ void Core::HandleGossip(Link& link, std::span<const uint8_t> message) {
   if (env.origin == self_.id() || !seen_.IsNew(env.origin, env.seq) ||
       verifying_ids_.count(id) > 0) {
     Count("gossip_duplicates");
+    if (env.origin != link.peer.subject) OnDuplicate(link);
     return;
   }
   const int64_t skew = host_->UnixMs() - env.sent_ms;
@@ -69,7 +63,7 @@ void Core::HandleGossip(Link& link, std::span<const uint8_t> message) {
     const auto known = members_.find(env.origin);
     // Not the forwarder's fault when, say, clocks disagree on a certificate's window:
     // drop the record, keep the link.
-    if ((known == members_.end() || known->second.record.encoded != record.encoded) &&
+    if ((known == members_.end() || known->second.record->encoded != record.encoded) &&
         !CheckRecord(record).ok()) {
       Count("dropped.bad_record");
       return;
@@ -86,7 +80,7 @@ void Core::HandleGossip(Link& link, std::span<const uint8_t> message) {
     return;
   }
   const uint64_t token = next_verify_token_++;
-  auto shared = std::make_shared<const GossipEnvelope>(std::move(env));
+  auto shared = host_->ShareEnvelope(std::move(env));
   verifying_ids_.insert(std::move(id));
   verifying_bytes_ += bytes;
   verifying_.emplace(token, PendingGossip{shared, link.id, gossip.hops, std::move(record), {}});
@@ -95,6 +89,7 @@ void Core::HandleGossip(Link& link, std::span<const uint8_t> message) {
 }
 
 void Core::OnGossipVerified(int64_t now, uint64_t token, bool ok) {
+  last_now_ = now;
   auto it = verifying_.find(token);
   if (it == verifying_.end() || it->second.verified) return;
   it->second.verified = ok;
@@ -127,6 +122,10 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
     return;
   }
   seen_.Insert(now, origin, env.seq);
+  if (auto m = missing_.find(GossipId{origin, env.seq}); m != missing_.end()) {
+    missing_due_.erase({m->second.deadline, m->first});
+    missing_.erase(m);
+  }
   switch (env.kind) {
     case GossipKind::kEvent: {
       EventBody body;
@@ -137,9 +136,10 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
       Delivery d;
       d.kind = Delivery::Kind::kBroadcast;
       d.from = origin;
-      d.from_name = members_.at(origin).record.certificate.name;
+      d.from_name = members_.at(origin).record->certificate.name;
       d.event = body.event;
       d.payload = body.payload;
+      d.hops = static_cast<uint8_t>(p.hops + 1);
       Count("broadcasts_delivered");
       host_->Deliver(d);
       break;
@@ -160,7 +160,7 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
     }
   }
   if (p.hops + 1 < config_.gossip_hop_limit) {
-    Forward(env, static_cast<uint8_t>(p.hops + 1), p.from);
+    Forward(now, p.envelope, static_cast<uint8_t>(p.hops + 1), p.from);
   } else {
     Count("gossip_hop_limit_reached");
   }

@@ -1,5 +1,5 @@
 // Core: the member table, SWIM failure detection with Lifeguard suspicion, refutation,
-// reaping, and push-pull anti-entropy. Rules (docs/mesh.md, "Membership"):
+// reaping (anti-entropy is in sync.cc). Rules (docs/mesh.md, "Membership"):
 //   alive(i) beats suspect/dead(j) when i > j; suspect(i) beats alive(j) when i >= j;
 //   dead(i) beats alive/suspect(j) when i >= j; left(i), signed by the member, beats all j <= i.
 #include <algorithm>
@@ -26,7 +26,7 @@ bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
   }
   auto it = members_.find(record.id());
   if (it != members_.end()) {
-    const MemberRecord& old = it->second.record;
+    const MemberRecord& old = *it->second.record;
     if (record.incarnation < old.incarnation) return false;
     if (record.incarnation == old.incarnation && (old.left || !record.left)) return false;
   }
@@ -39,17 +39,17 @@ bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
   host_->PeerSeen(record);
   if (it == members_.end()) {
     Member m;
-    m.record = record;
+    m.record = host_->ShareRecord(record);
     m.state = record.left ? MemberState::kLeft : MemberState::kAlive;
     m.state_incarnation = record.incarnation;
     m.state_since = now;
-    m.state_since_unix = host_->UnixMs();
     auto [pos, inserted] = members_.emplace(record.id(), std::move(m));
+    Track(record.id(), std::nullopt, pos->second.state, now);
     host_->MemberChanged(Info(pos->second));
     return true;
   }
   Member& m = it->second;
-  m.record = record;
+  m.record = host_->ShareRecord(record);
   if (record.left) {
     SetState(now, m, MemberState::kLeft, record.incarnation);
   } else if (m.state == MemberState::kAlive || m.state == MemberState::kLeft ||
@@ -76,9 +76,9 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
   if (it == members_.end()) return;
   Member& m = it->second;
   if (m.state == MemberState::kLeft || m.state == MemberState::kDead) return;
-  if (claim.incarnation < m.record.incarnation) return;  // refuted already
+  if (claim.incarnation < m.record->incarnation) return;  // refuted already
   // Above the newest record: not a claim about any record that exists (here, yet).
-  if (claim.incarnation > m.record.incarnation) {
+  if (claim.incarnation > m.record->incarnation) {
     Count("dropped.bogus_claim");
     return;
   }
@@ -88,36 +88,63 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
   }
   if (m.state == MemberState::kAlive) {
     SetState(now, m, MemberState::kSuspect, claim.incarnation);
-    m.confirmations = {by};
-    m.suspect_deadline = m.state_since + SuspicionTimeout(m);
-  } else if (claim.incarnation == m.state_incarnation && m.confirmations.insert(by).second) {
-    m.suspect_deadline = m.state_since + SuspicionTimeout(m);  // shrinks with confirmations
+    Suspicion& s = suspicions_[claim.target];
+    s.confirmations = {by};
+    SetDeadline(claim.target, s, m.state_since + SuspicionTimeout(s));
+  } else if (claim.incarnation == m.state_incarnation) {
+    Suspicion& s = suspicions_[claim.target];
+    if (s.confirmations.insert(by).second) {
+      SetDeadline(claim.target, s, m.state_since + SuspicionTimeout(s));  // shrinks
+    }
   }
+}
+
+void Core::SetDeadline(const PublicKey& id, Suspicion& s, int64_t deadline) {
+  suspicion_deadlines_.erase({s.deadline, id});
+  s.deadline = deadline;
+  suspicion_deadlines_.insert({deadline, id});
 }
 
 void Core::SetState(int64_t now, Member& m, MemberState state, uint64_t incarnation) {
   const bool changed = m.state != state;
   m.state_incarnation = incarnation;
   if (!changed) return;
+  const PublicKey id = m.record->id();
+  Track(id, m.state, state, now);
   m.state = state;
   m.state_since = now;
-  m.state_since_unix = host_->UnixMs();
-  if (state != MemberState::kSuspect) m.confirmations.clear();
   if (state == MemberState::kDead || state == MemberState::kLeft) {
     Count(state == MemberState::kDead ? "members_failed" : "members_left");
     std::vector<LinkId> close;
-    for (auto& [id, link] : links_) {
-      if (link.peer.subject == m.record.id()) close.push_back(id);
-    }
-    for (LinkId id : close) CloseLink(id, state == MemberState::kLeft);
-    FailQueued(m.record.id(),
-               ShortId(m.record.id()) + " is " + std::string(MemberStateName(state)));
+    for (auto [p, end] = peer_links_.equal_range(id); p != end; ++p) close.push_back(p->second);
+    for (LinkId lid : close) CloseLink(lid, state == MemberState::kLeft);
+    FailQueued(id, ShortId(id) + " is " + std::string(MemberStateName(state)));
   }
   host_->MemberChanged(Info(m));
 }
 
+// Keeps the indexes that spare the periodic work a walk over the whole table: the live
+// count, the suspicions and their deadlines, the failed set and the reaping queue.
+void Core::Track(const PublicKey& id, std::optional<MemberState> from,
+                 std::optional<MemberState> to, int64_t now) {
+  auto live = [](std::optional<MemberState> s) {
+    return s == MemberState::kAlive || s == MemberState::kSuspect;
+  };
+  live_ = live_ + (live(to) ? 1 : 0) - (live(from) ? 1 : 0);
+  if (from == MemberState::kSuspect) {
+    if (auto s = suspicions_.find(id); s != suspicions_.end()) {
+      suspicion_deadlines_.erase({s->second.deadline, id});
+      suspicions_.erase(s);
+    }
+  }
+  if (from == MemberState::kDead) dead_.erase(id);
+  if (to == MemberState::kDead) dead_.insert(id);
+  if (to == MemberState::kDead || to == MemberState::kLeft) gone_.emplace_back(now, id);
+}
+
 void Core::Refute(int64_t now, uint64_t incarnation) {
   Count("refutations");
+  AdjustHealth(1);  // suspected: this node may be the slow one
   incarnation_ = std::max(incarnation_, incarnation) + 1;
   ResignSelf(now);
   Publish(now, GossipKind::kRecord, self_.encoded);
@@ -129,30 +156,23 @@ void Core::ResignSelf(int64_t now) {
                              host_->UnixMs());
 }
 
-int64_t Core::SuspicionTimeout(const Member& m) const {
+int64_t Core::SuspicionTimeout(const Suspicion& s) const {
   const double n = static_cast<double>(std::max<size_t>(LiveMembers() + 1, 10));
   const double base =
       config_.suspicion_mult * std::log10(n) * static_cast<double>(config_.probe_interval.count());
   const double most = config_.suspicion_max_mult * base;
   const double k = static_cast<double>(config_.indirect_probes);
-  const double c = static_cast<double>(m.confirmations.size()) - 1;  // beyond the first
+  const double c = static_cast<double>(s.confirmations.size()) - 1;  // beyond the first
   if (k < 1 || c <= 0) return static_cast<int64_t>(most);
   const double t = most - (most - base) * std::log(c + 1) / std::log(k + 1);
   return static_cast<int64_t>(std::max(base, t));
 }
 
-size_t Core::LiveMembers() const {
-  size_t n = 0;
-  for (auto& [id, m] : members_) {
-    n += m.state == MemberState::kAlive || m.state == MemberState::kSuspect;
-  }
-  return n;
-}
-
 void Core::SuspicionTick(int64_t now) {
   std::vector<PublicKey> expired;
-  for (auto& [id, m] : members_) {
-    if (m.state == MemberState::kSuspect && now >= m.suspect_deadline) expired.push_back(id);
+  for (auto& [deadline, id] : suspicion_deadlines_) {
+    if (deadline > now) break;
+    expired.push_back(id);
   }
   for (const PublicKey& id : expired) {
     Member& m = members_.at(id);
@@ -160,60 +180,54 @@ void Core::SuspicionTick(int64_t now) {
     // Only a node that suspected it itself announces the failure. The others hold the same
     // (gossiped) suspicion and time out alike; if each announced too, one failure would cost
     // about one flood per node, N^2 messages and signature checks.
-    const bool announce = m.confirmations.count(self_.id()) > 0;
+    const bool announce = suspicions_.at(id).confirmations.count(self_.id()) > 0;
     SetState(now, m, MemberState::kDead, inc);
     if (announce) Publish(now, GossipKind::kDead, EncodeClaim(Claim{id, inc}));
   }
 }
 
 void Core::ReapTick(int64_t now) {
-  for (auto it = members_.begin(); it != members_.end();) {
-    const Member& m = it->second;
-    const bool gone = m.state == MemberState::kDead || m.state == MemberState::kLeft;
-    if (gone && now - m.state_since > config_.reap_after.count()) {
-      Count("members_reaped");
-      seen_.ForgetOrigin(it->first);
-      it = members_.erase(it);
-    } else {
-      ++it;
-    }
+  while (!gone_.empty() && now - gone_.front().first > config_.reap_after.count()) {
+    const auto [since, id] = gone_.front();
+    gone_.pop_front();
+    auto it = members_.find(id);
+    if (it == members_.end() || it->second.state_since != since) continue;
+    const MemberState state = it->second.state;
+    if (state != MemberState::kDead && state != MemberState::kLeft) continue;
+    Count("members_reaped");
+    seen_.ForgetOrigin(id);
+    Track(id, state, std::nullopt, now);
+    members_.erase(it);
   }
+}
+
+std::map<PublicKey, Core::Member>::iterator Core::RandomMember(std::map<PublicKey, Member>& table) {
+  PublicKey key;
+  for (size_t i = 0; i < key.size(); i += 8) {
+    const uint64_t r = host_->Random();
+    for (size_t j = 0; j < 8; ++j) key[i + j] = static_cast<uint8_t>(r >> (8 * j));
+  }
+  auto it = table.lower_bound(key);
+  return it == table.end() ? table.begin() : it;
+}
+
+bool Core::Dialing(const PublicKey& id) const {
+  return std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == id; });
 }
 
 // --- Probes ----------------------------------------------------------------------------------
 
 void Core::ProbeTick(int64_t now) {
   if (now >= next_probe_round_ && !leaving_) {
-    next_probe_round_ = now + config_.probe_interval.count();
+    next_probe_round_ = now + config_.probe_interval.count() * Health();
     constexpr uint64_t kUnlinkedProbeEvery = 5;
     const bool unlinked_round = ++probe_rounds_ % kUnlinkedProbeEvery == 0;
-    // Round-robin over a shuffled member list, reshuffled each pass (SWIM's probe order).
-    for (size_t tries = 0; tries <= members_.size(); ++tries) {
-      if (probe_cursor_ >= probe_order_.size()) {
-        probe_order_.clear();
-        for (auto& [id, m] : members_) probe_order_.push_back(id);
-        for (size_t i = probe_order_.size(); i > 1; --i) {
-          std::swap(probe_order_[i - 1], probe_order_[host_->Random() % i]);
-        }
-        probe_cursor_ = 0;
-        if (probe_order_.empty()) break;
-      }
-      const PublicKey target = probe_order_[probe_cursor_++];
-      auto m = members_.find(target);
-      if (m == members_.end() || m->second.state == MemberState::kDead ||
-          m->second.state == MemberState::kLeft) {
-        continue;
-      }
-      // Neighbours watch each other: most rounds probe over an existing link. A member
-      // without a link costs a dial and a handshake, so it is probed only one round in
-      // kUnlinkedProbeEvery; that still finds members whose neighbours all failed with them,
-      // and members on the far side of a partition.
-      if (!unlinked_round && LinkTo(target) == nullptr) continue;
+    if (const PublicKey* target = unlinked_round ? NextUnlinkedTarget() : NextLinkedTarget()) {
+      const PublicKey t = *target;
       const bool busy = std::any_of(probes_.begin(), probes_.end(), [&](auto& p) {
-        return p.second.target == target && p.second.relay_link == 0;
+        return p.second.target == t && p.second.relay_link == 0;
       });
-      if (!busy) StartProbe(now, target, 0, 0);
-      break;
+      if (!busy) StartProbe(now, t, 0, 0);
     }
   }
   std::vector<uint64_t> done;
@@ -226,9 +240,19 @@ void Core::ProbeTick(int64_t now) {
       }
       for (size_t i = 0; i < config_.indirect_probes && !helpers.empty(); ++i) {
         const size_t j = host_->Random() % helpers.size();
+        ++probe.expected_nacks;
         SendTo(*helpers[j], EncodePingReq(PingReq{pid, probe.target}));
         helpers[j] = helpers.back();
         helpers.pop_back();
+      }
+    }
+    // A helper that has no answer yet says so (Lifeguard's NACK): the prober then knows
+    // the helper, and so its own links, still work.
+    if (probe.relay_link != 0 && !probe.nack_sent && now >= probe.nack_at) {
+      probe.nack_sent = true;
+      auto relay = links_.find(probe.relay_link);
+      if (relay != links_.end() && !relay->second.closing) {
+        SendTo(relay->second, EncodeProbe(MessageType::kNack, {probe.relay_probe_id}));
       }
     }
     if (now >= probe.deadline) done.push_back(pid);
@@ -236,8 +260,69 @@ void Core::ProbeTick(int64_t now) {
   for (uint64_t pid : done) {
     const Probe probe = probes_.at(pid);
     probes_.erase(pid);
-    if (probe.relay_link == 0) ProbeFailed(now, probe.target);
+    if (probe.relay_link != 0) continue;
+    // Lifeguard: each helper that sent no NACK counts against this node's own health (no
+    // helper at all: the failure itself does).
+    AdjustHealth(probe.expected_nacks > 0 ? probe.expected_nacks - probe.nacks : 1);
+    ProbeFailed(now, probe.target);
   }
+}
+
+// Neighbours watch each other: most rounds probe a member over an existing link, in turn.
+const PublicKey* Core::NextLinkedTarget() {
+  probe_linked_.clear();
+  for (auto& [id, link] : links_) {
+    if (link.closing || !link.hello_done || link.peer.role != Role::kNode) continue;
+    auto m = members_.find(link.peer.subject);
+    if (m == members_.end() || m->second.state == MemberState::kDead ||
+        m->second.state == MemberState::kLeft) {
+      continue;
+    }
+    if (std::find(probe_linked_.begin(), probe_linked_.end(), m->first) == probe_linked_.end()) {
+      probe_linked_.push_back(m->first);
+    }
+  }
+  if (probe_linked_.empty()) return nullptr;
+  return &probe_linked_[linked_cursor_++ % probe_linked_.size()];
+}
+
+// A member without a link costs a dial and a handshake, so it is probed only one round in
+// kUnlinkedProbeEvery; that still finds members whose neighbours all failed with them, and
+// members on the far side of a partition. Up to kProbeOrderMax members: round-robin over a
+// shuffled list, reshuffled each pass (SWIM's order); above, a random member (the list would
+// cost 32 bytes per member per node).
+const PublicKey* Core::NextUnlinkedTarget() {
+  constexpr size_t kProbeOrderMax = 1024;
+  auto usable = [&](const PublicKey& id) {
+    auto m = members_.find(id);
+    return m != members_.end() && m->second.state != MemberState::kDead &&
+           m->second.state != MemberState::kLeft;
+  };
+  if (members_.empty()) return nullptr;
+  if (members_.size() > kProbeOrderMax) {
+    probe_order_.clear();
+    for (int tries = 0; tries < 8; ++tries) {
+      auto it = RandomMember(members_);
+      if (usable(it->first)) {
+        probe_order_.push_back(it->first);
+        return &probe_order_.back();
+      }
+    }
+    return nullptr;
+  }
+  for (size_t tries = 0; tries <= members_.size(); ++tries) {
+    if (probe_cursor_ >= probe_order_.size()) {
+      probe_order_.clear();
+      for (auto& [id, m] : members_) probe_order_.push_back(id);
+      for (size_t i = probe_order_.size(); i > 1; --i) {
+        std::swap(probe_order_[i - 1], probe_order_[host_->Random() % i]);
+      }
+      probe_cursor_ = 0;
+    }
+    const PublicKey& target = probe_order_[probe_cursor_++];
+    if (usable(target)) return &target;
+  }
+  return nullptr;
 }
 
 void Core::StartProbe(int64_t now, const PublicKey& target, LinkId relay_link, uint64_t relay_id) {
@@ -246,8 +331,11 @@ void Core::StartProbe(int64_t now, const PublicKey& target, LinkId relay_link, u
   const uint64_t pid = next_probe_id_++;
   Probe& probe = probes_[pid];
   probe.target = target;
-  probe.direct_deadline = now + config_.probe_timeout.count();
-  probe.deadline = now + config_.probe_interval.count();
+  probe.direct_deadline = now + config_.probe_timeout.count() * Health();
+  probe.deadline = now + config_.probe_interval.count() * Health();
+  // Lifeguard sends the NACK at 80% of the prober's indirect phase.
+  probe.nack_at =
+      now + (config_.probe_interval.count() - config_.probe_timeout.count()) * 4 / 5;
   probe.relay_link = relay_link;
   probe.relay_probe_id = relay_id;
   if (LinkTo(target) != nullptr) {
@@ -273,7 +361,7 @@ void Core::ProbeFailed(int64_t now, const PublicKey& target) {
   Count("probes_failed");
   auto it = members_.find(target);
   if (it == members_.end() || it->second.state != MemberState::kAlive) return;
-  const Claim claim{target, it->second.record.incarnation};
+  const Claim claim{target, it->second.record->incarnation};
   ApplyClaim(now, MemberState::kSuspect, claim, self_.id());
   Publish(now, GossipKind::kSuspect, EncodeClaim(claim));
 }
@@ -293,12 +381,26 @@ void Core::HandleAck(int64_t now, Link& link, std::span<const uint8_t> message) 
   if (it == probes_.end()) return;  // late or unknown: harmless
   const Probe probe = it->second;
   probes_.erase(it);
+  if (probe.relay_link == 0) AdjustHealth(-1);
   if (probe.relay_link != 0) {
     auto relay = links_.find(probe.relay_link);
     if (relay != links_.end() && !relay->second.closing) {
       SendTo(relay->second, EncodeProbe(MessageType::kAck, {probe.relay_probe_id}));
     }
   }
+}
+
+void Core::HandleNack(Link& link, std::span<const uint8_t> message) {
+  ProbeMessage nack;
+  if (!DecodeProbe(message, &nack).ok()) return ProtocolError(link, "malformed_nack");
+  auto it = probes_.find(nack.probe_id);
+  if (it != probes_.end() && it->second.relay_link == 0) ++it->second.nacks;
+}
+
+// Lifeguard's local health multiplier: 0 when all is well, up to lhm_max; probe rounds and
+// probe timeouts last (1 + lhm) times longer.
+void Core::AdjustHealth(int delta) {
+  lhm_ = std::clamp<int>(lhm_ + delta, 0, static_cast<int>(config_.lhm_max));
 }
 
 void Core::HandlePingReq(int64_t now, Link& link, std::span<const uint8_t> message) {
@@ -316,72 +418,18 @@ void Core::HandlePingReq(int64_t now, Link& link, std::span<const uint8_t> messa
   StartProbe(now, req.target, link.id, req.probe_id);
 }
 
-// --- Anti-entropy ------------------------------------------------------------------------------
-
-void Core::SendSync(Link& link, bool reply_wanted) {
-  std::vector<SyncEntry> entries;
-  entries.reserve(members_.size() + 1);
-  entries.push_back(SyncEntry{self_.encoded, MemberState::kAlive, incarnation_});
-  for (auto& [id, m] : members_) {
-    entries.push_back(SyncEntry{m.record.encoded, m.state, m.state_incarnation});
-  }
-  size_t next = 0;
-  bool first = true;
-  while (next < entries.size()) {
-    SendTo(link, EncodeSync(reply_wanted && first, entries, config_.max_message_bytes, &next));
-    first = false;
-  }
-  host_->PeerAddresses(link.peer.subject, 0, entries.size());
-}
-
-void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message) {
-  Sync sync;
-  if (!DecodeSync(message, &sync).ok()) return ProtocolError(link, "malformed_sync");
-  const PublicKey from = link.peer.subject;
-  const LinkId id = link.id;
-  for (const SyncEntry& e : sync.entries) {
-    MemberRecord record;
-    if (!MemberRecord::Decode(e.record, &record).ok()) {
-      Count("dropped.bad_record");
-      continue;
-    }
-    // A failed or left member this node does not know (reaped, or never seen) is not learnt
-    // from a table: it would come back to life here and be failed (or left) again.
-    if ((record.left || e.state == MemberState::kDead) && record.id() != self_.id() &&
-        members_.find(record.id()) == members_.end()) {
-      continue;
-    }
-    auto known = members_.find(record.id());
-    const bool was_alive = known != members_.end() && known->second.state == MemberState::kAlive;
-    ApplyRecord(now, record, /*verified=*/false);
-    // Push-pull reports states second hand: treat a reported failure as a suspicion, which
-    // the member can still refute (as memberlist does), and pass it on like memberlist: the
-    // member refutes only what reaches it, or this node alone would fail it at the timeout.
-    if (e.state == MemberState::kSuspect || e.state == MemberState::kDead) {
-      const Claim claim{record.id(), e.state_incarnation};
-      ApplyClaim(now, MemberState::kSuspect, claim, from);
-      known = members_.find(record.id());
-      if (was_alive && known != members_.end() && known->second.state == MemberState::kSuspect) {
-        Publish(now, GossipKind::kSuspect, EncodeClaim(claim));
-      }
-    }
-  }
-  host_->PeerAddresses(from, sync.entries.size(), 0);
-  auto it = links_.find(id);
-  if (sync.reply_wanted && it != links_.end() && !it->second.closing) SendSync(it->second, false);
-}
-
 MemberInfo Core::Info(const Member& m) const {
   MemberInfo info;
-  info.id = m.record.id();
-  info.name = m.record.certificate.name;
-  info.certificate = m.record.certificate;
-  info.address = m.record.address;
+  info.id = m.record->id();
+  info.name = m.record->certificate.name;
+  info.certificate = m.record->certificate;
+  info.address = m.record->address;
   info.state = m.state;
-  info.incarnation = m.record.incarnation;
-  info.state_since_ms = m.state_since_unix;
-  for (auto& [id, link] : links_) {
-    if (link.peer.subject == info.id && link.active && !link.closing) info.linked = true;
+  info.incarnation = m.record->incarnation;
+  info.state_since_ms = host_->UnixMs() - (last_now_ - m.state_since);
+  for (auto [p, end] = peer_links_.equal_range(info.id); p != end; ++p) {
+    const Link& link = links_.at(p->second);
+    if (link.active && !link.closing) info.linked = true;
   }
   return info;
 }

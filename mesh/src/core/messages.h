@@ -24,11 +24,22 @@ enum class MessageType : uint8_t {
   kGossip = 6,      // hops + signed envelope
   kDirect = 7,      // point-to-point event, request or reply
   kDisconnect = 8,  // the sender closes this link on purpose (not a failure)
+  // Tree dissemination (Plumtree), only to peers whose HELLO set the tree flag:
+  kIHave = 9,   // ids of envelopes the sender has (lazy push)
+  kGraft = 10,  // please send these envelopes, and push eagerly to me from now on
+  kPrune = 11,  // stop pushing envelopes eagerly to me; IHAVE is enough
+  kNack = 12,   // probe helper: no answer from the target yet (Lifeguard)
+  kDigest = 13,  // push-pull anti-entropy: member ids, incarnations and states, no records
+  kPull = 14,    // please send your records of these members (answered with SYNC)
 };
+
+// Most ids in one IHAVE or GRAFT.
+inline constexpr size_t kMaxIdsPerMessage = 1024;
 
 struct Hello {
   bool want_active = false;
   std::vector<uint8_t> record;  // signed MemberRecord
+  bool tree = false;  // the sender speaks IHAVE / GRAFT / PRUNE (tree dissemination v1)
 };
 
 struct ProbeMessage {  // kPing, kAck
@@ -51,9 +62,46 @@ struct Sync {
   std::vector<SyncEntry> entries;
 };
 
+struct DigestEntry {
+  PublicKey id{};
+  uint64_t incarnation = 0;  // of the record held
+  bool left = false;         // the record held is a leave record
+  MemberState state = MemberState::kAlive;
+  uint64_t state_incarnation = 0;
+};
+
+struct Digest {
+  bool reply_wanted = false;
+  std::vector<DigestEntry> entries;
+};
+
 struct Gossip {
   uint8_t hops = 0;
   std::vector<uint8_t> envelope;
+};
+
+struct GossipId {
+  PublicKey origin{};
+  uint64_t seq = 0;
+  auto operator<=>(const GossipId&) const = default;
+};
+
+// Hashes ids for the core's tables; the salt (random per node) keeps anyone from aiming
+// many ids at one bucket.
+struct GossipIdHash {
+  uint64_t salt = 0;
+  size_t operator()(const GossipId& id) const {
+    uint64_t x = salt ^ (id.seq * 0x9E3779B97F4A7C15ull);
+    for (size_t i = 0; i < 8; ++i) x ^= static_cast<uint64_t>(id.origin[i]) << (8 * i);
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;  // SplitMix64's finaliser
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return static_cast<size_t>(x ^ (x >> 31));
+  }
+};
+
+struct IHaveEntry {
+  GossipId id;
+  uint8_t hops = 0;  // the hops a GOSSIP of it from the sender would carry
 };
 
 enum class DirectKind : uint8_t { kMessage = 0, kRequest = 1, kReply = 2, kError = 3 };
@@ -74,6 +122,14 @@ std::vector<uint8_t> EncodeSync(bool reply_wanted, std::span<const SyncEntry> en
 std::vector<uint8_t> EncodeGossip(uint8_t hops, std::span<const uint8_t> envelope);
 std::vector<uint8_t> EncodeDirect(const Direct& m);
 std::vector<uint8_t> EncodeDisconnect();
+// At most kMaxIdsPerMessage entries each.
+std::vector<uint8_t> EncodeIHave(std::span<const IHaveEntry> entries);
+std::vector<uint8_t> EncodeGraft(std::span<const GossipId> ids);
+std::vector<uint8_t> EncodePrune();
+// Appends entries from `entries[*next]` until the message would pass `max_bytes`.
+std::vector<uint8_t> EncodeDigest(bool reply_wanted, std::span<const DigestEntry> entries,
+                                  size_t max_bytes, size_t* next);
+std::vector<uint8_t> EncodePull(std::span<const PublicKey> ids);  // at most kMaxIdsPerMessage
 
 // The type byte of a message, or an error for an empty or unknown one.
 Status PeekType(std::span<const uint8_t> message, MessageType* type);
@@ -83,6 +139,10 @@ Status DecodePingReq(std::span<const uint8_t> message, PingReq* out);
 Status DecodeSync(std::span<const uint8_t> message, Sync* out);
 Status DecodeGossip(std::span<const uint8_t> message, Gossip* out);
 Status DecodeDirect(std::span<const uint8_t> message, Direct* out);
+Status DecodeIHave(std::span<const uint8_t> message, std::vector<IHaveEntry>* out);
+Status DecodeGraft(std::span<const uint8_t> message, std::vector<GossipId>* out);
+Status DecodeDigest(std::span<const uint8_t> message, Digest* out);
+Status DecodePull(std::span<const uint8_t> message, std::vector<PublicKey>* out);
 
 }  // namespace mesh::core
 

@@ -3,14 +3,21 @@
 // fixed number; whenever an entry leaves, its origin's floor rises to its sequence, so an
 // id that left the cache can never be accepted again (an origin's sequence numbers grow
 // with time, and the TTL exceeds the replay window). Memory is bounded by max_entries plus
-// one floor per origin. Not thread-safe.
+// one floor per origin.
+//
+// Compact (a node may hold hundreds of thousands of ids): origins are kept as 64-bit
+// SipHash-2-4 digests under a key random to each cache, ids as a digest of that and the
+// sequence, in an open-addressing table; about 40 bytes per id. Two different ids that meet
+// in one digest would make the later one a duplicate: the odds are about n / 2^64 per id
+// for n cached ids, and without the key nobody can aim for it. Not thread-safe.
 #ifndef MESH_CORE_SEEN_CACHE_H_
 #define MESH_CORE_SEEN_CACHE_H_
 
+#include <array>
 #include <cstdint>
 #include <deque>
-#include <map>
-#include <unordered_set>
+#include <unordered_map>
+#include <vector>
 
 #include "mesh/identity.h"
 
@@ -18,32 +25,38 @@ namespace mesh::core {
 
 class SeenCache {
  public:
-  SeenCache(int64_t ttl_ms, size_t max_entries) : ttl_(ttl_ms), max_(max_entries) {}
+  // `key` keys the digests; give each node its own random one.
+  SeenCache(int64_t ttl_ms, size_t max_entries, std::array<uint8_t, 16> key);
 
   // True when (origin, seq) was never accepted and is above the origin's floor.
   bool IsNew(const PublicKey& origin, uint64_t seq) const;
   void Insert(int64_t now, const PublicKey& origin, uint64_t seq);
   // Drops entries older than the TTL.
   void Expire(int64_t now);
-  void ForgetOrigin(const PublicKey& origin) { floors_.erase(origin); }
-  size_t size() const { return ids_.size(); }
+  void ForgetOrigin(const PublicKey& origin) { floors_.erase(OriginDigest(origin)); }
+  size_t size() const { return count_; }
 
  private:
-  struct Id {
-    PublicKey origin;
+  struct Entry {
+    int64_t time;
+    uint64_t origin;  // digest
     uint64_t seq;
-    bool operator==(const Id&) const = default;
   };
-  struct IdHash {
-    size_t operator()(const Id& id) const;
-  };
+  uint64_t OriginDigest(const PublicKey& origin) const;
+  uint64_t IdDigest(uint64_t origin, uint64_t seq) const;
+  bool Contains(uint64_t id) const;
+  void Add(uint64_t id);
+  void Remove(uint64_t id);
+  void Grow();
   void EvictOldest();
 
   int64_t ttl_;
   size_t max_;
-  std::unordered_set<Id, IdHash> ids_;
-  std::deque<std::pair<int64_t, Id>> order_;  // insertion time order
-  std::map<PublicKey, uint64_t> floors_;      // accept only seq > floor
+  std::array<uint8_t, 16> key_;
+  std::vector<uint64_t> slots_;  // open addressing, linear probing; 0 = empty
+  size_t count_ = 0;
+  std::deque<Entry> order_;                        // insertion time order
+  std::unordered_map<uint64_t, uint64_t> floors_;  // origin digest -> accept only seq > floor
 };
 
 }  // namespace mesh::core

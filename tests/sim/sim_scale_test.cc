@@ -1,0 +1,96 @@
+// Small versions (200 nodes, fixed seeds) of the meshvault-sim scale scenarios: each runs
+// the scenario and requires its acceptance checks (sim_scenarios.cc) to hold. The 10,000
+// node runs are scripts/sim-scale.sh (docs/performance.md).
+#include <catch2/catch.hpp>
+#include <vector>
+
+#include "sim_scenarios.h"
+
+namespace mesh::sim {
+namespace {
+
+std::vector<nlohmann::json> RunIt(ScenarioOptions o, bool* ok) {
+  std::vector<nlohmann::json> lines;
+  *ok = RunScenario(o, [&](const nlohmann::json& l) {
+    lines.push_back(l);
+    WARN(l.dump());
+  });
+  return lines;
+}
+
+nlohmann::json Find(const std::vector<nlohmann::json>& lines, const std::string& phase) {
+  for (const auto& l : lines) {
+    if (l["phase"] == phase) return l;
+  }
+  FAIL("no " << phase << " line");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("scale 200: join through 3 seeds, then tree broadcasts with low redundancy") {
+  ScenarioOptions o;
+  o.scenario = "broadcast";
+  o.nodes = 200;
+  o.seed = 11;
+  o.broadcasts = 5;
+  bool ok = false;
+  auto lines = RunIt(o, &ok);
+  CHECK(Find(lines, "join")["full_membership"] == true);
+  const auto sum = Find(lines, "broadcast_summary");
+  CHECK(sum["reach_min"].get<double>() == 1.0);
+  CHECK(sum["rmr_max"].get<double>() <= 0.1);
+  CHECK(sum["max_hop"].get<double>() <= sum["hop_bound"].get<double>());
+  REQUIRE(ok);
+}
+
+TEST_CASE("scale 200: half crash at once; broadcasts reach every survivor, crashes detected") {
+  ScenarioOptions o;
+  o.scenario = "mass-failure";
+  o.nodes = 200;
+  o.seed = 12;
+  o.fraction = 0.5;
+  o.broadcasts = 2;
+  bool ok = false;
+  auto lines = RunIt(o, &ok);
+  const auto det = Find(lines, "detection");
+  CHECK(det["detected_everywhere"] == true);
+  CHECK(det["false_failed"] == 0);
+  REQUIRE(ok);
+}
+
+TEST_CASE("scale 200: 2 percent churn per round; broadcasts reach the stable nodes") {
+  ScenarioOptions o;
+  o.scenario = "churn";
+  o.nodes = 200;
+  o.seed = 13;
+  o.churn = 0.02;
+  o.rounds = 25;
+  bool ok = false;
+  RunIt(o, &ok);
+  REQUIRE(ok);
+}
+
+TEST_CASE("scale 200: a partition into halves heals into one view") {
+  ScenarioOptions o;
+  o.scenario = "partition-heal";
+  o.nodes = 200;
+  o.seed = 14;
+  bool ok = false;
+  auto lines = RunIt(o, &ok);
+  CHECK(Find(lines, "partition")["failed_across_share"].get<double>() > 0.9);
+  REQUIRE(ok);
+}
+
+TEST_CASE("scale 200: short pauses fail nobody, long ones are failed and come back") {
+  ScenarioOptions o;
+  o.scenario = "pause";
+  o.nodes = 200;
+  o.seed = 15;
+  o.fraction = 0.02;
+  bool ok = false;
+  RunIt(o, &ok);
+  REQUIRE(ok);
+}
+
+}  // namespace mesh::sim
