@@ -51,7 +51,8 @@ void Core::Leave(int64_t now) {
   leaving_ = true;
   self_ = MemberRecord::Make(*config_.key, config_.certificate, advertise_, incarnation_, true,
                              host_->UnixMs());
-  Publish(now, GossipKind::kRecord, self_.encoded);
+  // Flooded: the links close next, so nothing could answer a GRAFT from here.
+  Publish(now, GossipKind::kRecord, self_.encoded, /*flood=*/true);
   std::vector<LinkId> ids;
   for (auto& [id, link] : links_) ids.push_back(id);
   for (LinkId id : ids) CloseLink(id, /*announce=*/true);
@@ -160,6 +161,7 @@ void Core::OnLinkDown(int64_t now, LinkId id) {
   if (LinkTo(peer) != nullptr) return;  // a duplicate link went away
   auto m = members_.find(peer);
   if (m == members_.end()) return;
+  if (!link.closing && !leaving_) RepairTree();
   if (!link.closing && !leaving_ && m->second.state == MemberState::kAlive) {
     Count("links_lost");
     StartProbe(now, peer, 0, 0);  // lost without a goodbye: find out at once

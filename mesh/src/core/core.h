@@ -264,14 +264,16 @@ class Core {
   bool Dialing(const PublicKey& id) const;
 
   // gossip.cc: signed broadcast
-  void Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body);
+  void Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body, bool flood = false);
   void HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message);
   void Finish(int64_t now, const PendingGossip& p);
   uint64_t NextSequence();
 
   // tree.cc: Plumtree (eager push on a tree, lazy push of ids elsewhere, GRAFT, PRUNE)
+  // flood: whole on every active link, eager or not.
   void Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env, uint8_t hops,
-               LinkId except);
+               LinkId except, bool flood = false);
+  void RepairTree();
   void OnDuplicate(Link& link);
   void HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandleGraft(int64_t now, Link& link, std::span<const uint8_t> message);

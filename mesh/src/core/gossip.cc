@@ -20,14 +20,14 @@ uint64_t Core::NextSequence() {
   return sequence_++;
 }
 
-void Core::Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body) {
+void Core::Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body, bool flood) {
   const uint64_t seq = NextSequence();
   auto env = std::make_shared<const GossipEnvelope>(
       GossipEnvelope::Make(*config_.key, kind, seq, host_->UnixMs(), body));
   seen_.Insert(now, env->origin, seq);
   Count("gossip_published");
   last_published_ = env;
-  Forward(now, env, 0, 0);
+  Forward(now, env, 0, 0, flood);
 }
 
 void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message) {
@@ -160,7 +160,9 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
     }
   }
   if (p.hops + 1 < config_.gossip_hop_limit) {
-    Forward(now, p.envelope, static_cast<uint8_t>(p.hops + 1), p.from);
+    // A leave is flooded: it is rare, and its origin can answer no GRAFT any more.
+    const bool flood = env.kind == GossipKind::kRecord && p.record.left;
+    Forward(now, p.envelope, static_cast<uint8_t>(p.hops + 1), p.from, flood);
   } else {
     Count("gossip_hop_limit_reached");
   }

@@ -261,9 +261,10 @@ void Core::ProbeTick(int64_t now) {
     const Probe probe = probes_.at(pid);
     probes_.erase(pid);
     if (probe.relay_link != 0) continue;
-    // Lifeguard: each helper that sent no NACK counts against this node's own health (no
-    // helper at all: the failure itself does).
-    AdjustHealth(probe.expected_nacks > 0 ? probe.expected_nacks - probe.nacks : 1);
+    // Lifeguard: each helper that sent no NACK counts against this node's own health. With no
+    // helper (no active link) the failure says nothing either way, and a node cut off alone
+    // must still find out (memberlist counts 1 here).
+    AdjustHealth(probe.expected_nacks - probe.nacks);
     ProbeFailed(now, probe.target);
   }
 }

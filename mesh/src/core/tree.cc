@@ -24,7 +24,7 @@ bool Core::Known(const GossipId& id) const {
 }
 
 void Core::Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env, uint8_t hops,
-                   LinkId except) {
+                   LinkId except, bool flood) {
   const GossipId id{env->origin, env->seq};
   if (config_.tree_broadcast) {
     recent_[id] = Recent{env, hops, except};
@@ -33,7 +33,7 @@ void Core::Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env
   std::vector<uint8_t> message;
   for (Link* link : ActiveLinks()) {
     if (link->id == except) continue;
-    if (config_.tree_broadcast && link->tree && !link->eager) {
+    if (config_.tree_broadcast && link->tree && !link->eager && !flood) {
       link->lazy.push_back(IHaveEntry{id, hops});
       continue;
     }
@@ -41,6 +41,21 @@ void Core::Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env
     Count("gossip_out_messages");
     Count("gossip_out_bytes", message.size());
     SendTo(*link, message);
+  }
+}
+
+// A link lost without a goodbye (a crash, a cut) may have been a tree edge: rather than wait
+// for IHAVE timeouts on every envelope, this node makes all its tree links eager again, both
+// ways (GRAFT with no ids). The next envelopes flood its neighbourhood once, and the
+// duplicates prune it back to a tree.
+void Core::RepairTree() {
+  if (!config_.tree_broadcast) return;
+  Count("tree_repairs");
+  for (Link* l : ActiveLinks()) {
+    if (!l->tree) continue;
+    l->eager = true;
+    l->pruned = false;
+    SendTo(*l, EncodeGraft({}));
   }
 }
 
