@@ -5,13 +5,19 @@
 //   {"bench":"mesh.membership", "nodes":16, "seconds_to_full_membership":...}
 //   {"bench":"mesh.broadcast", "nodes":64, "p50_ms":..., "p99_ms":..., "tx_per_delivery":...}
 //   {"bench":"mesh.idle_rss", "rss_kib":...}
+//   {"bench":"mesh.scale100", "nodes":100, "tree":true|false, "seconds_to_full_membership":...,
+//    "p50_ms":..., "p99_ms":..., "payload_tx_per_delivery":..., "rss_kib_per_node":...}
 // verify_forward drives one node's sans-IO core directly (decode, replay checks, Ed25519
 // verification, delivery, forwarding to 6 active links) on one thread; with "threads":1 it
 // checks signatures itself (Config::verify_threads = 0), with "threads":2 a VerifierPool of
 // two workers does, as in mesh::Node, and the driving thread also checks when their queue
 // is full. verify_bare is libsodium's verify alone on 1 or 2 threads: the ceiling. membership and
 // broadcast run real nodes in this process on loopback with Config::FastTimings. idle_rss
-// starts real `meshvault agent` processes and reads VmRSS of one after it idled.
+// starts real `meshvault agent` processes and reads VmRSS of one after it idled. scale100
+// runs 100 real nodes (mesh::Node, loopback, FastTimings, signature checks on the I/O
+// thread: verify_threads = 0, or 100 nodes would start 200 workers on this machine) that
+// join through 3 seeds, then 50 broadcasts from random nodes, with tree dissemination and
+// with flooding.
 // Usage: mesh_bench [--quick] [--only NAME]
 #include <sodium.h>
 #include <unistd.h>
@@ -23,6 +29,8 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -182,8 +190,17 @@ void VerifyBare(size_t verifies, size_t threads) {
   std::fflush(stdout);
 }
 
+long RssKib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string l; std::getline(status, l);) {
+    if (l.rfind("VmRSS:", 0) == 0) return std::stol(l.substr(6));
+  }
+  return -1;
+}
+
 struct Cluster {
   Ca ca;
+  std::function<void(mesh::Config&)> tweak;
   std::vector<std::unique_ptr<mesh::Node>> nodes;
   std::mutex mu;
   std::vector<double> latencies_ms;
@@ -197,6 +214,7 @@ struct Cluster {
     c.ca_key = ca.key.public_key();
     c.listen = "127.0.0.1:0";
     if (!join.empty()) c.join = {join};
+    if (tweak) tweak(c);
     std::unique_ptr<mesh::Node> node;
     if (!mesh::Node::Create(c, &node).ok()) std::abort();
     node->On("bench", [this](const mesh::Message& m, mesh::Responder) {
@@ -297,6 +315,102 @@ void Membership(size_t n, size_t broadcasts) {
       Percentile(c.latencies_ms, 0.99), tx);
 }
 
+// 100 nodes in this process through 3 seeds; then broadcasts. "payload" transmissions count
+// GOSSIP messages sent (eager pushes and GRAFT answers; IHAVE ids are reported apart).
+void Scale100(bool tree, size_t broadcasts) {
+  const size_t kNodes = std::getenv("MESH_BENCH_NODES") ? std::stoul(std::getenv("MESH_BENCH_NODES")) : 100;
+  const long rss_before = RssKib();
+  Cluster c;
+  c.tweak = [tree](mesh::Config& cfg) {
+    // The default (LAN) timers: 100 nodes in one process on 2 cores are too slow for the
+    // fast ones (200 ms probe rounds).
+    const mesh::Config d;
+    cfg.probe_interval = d.probe_interval;
+    cfg.probe_timeout = d.probe_timeout;
+    cfg.handshake_timeout = d.handshake_timeout;
+    cfg.idle_timeout = d.idle_timeout;
+    cfg.transient_idle = d.transient_idle;
+    cfg.verify_threads = 0;
+    cfg.tree_broadcast = tree;
+    cfg.max_links = 512;
+  };
+  const auto t0 = Clock::now();
+  c.Add("");
+  c.Add(c.nodes[0]->Status().listen);
+  c.Add(c.nodes[0]->Status().listen);
+  const std::string seeds[] = {c.nodes[0]->Status().listen, c.nodes[1]->Status().listen,
+                               c.nodes[2]->Status().listen};
+  for (size_t i = 3; i < kNodes; ++i) c.Add(seeds[i % 3]);
+  const bool full = testing::WaitFor([&] { return c.Full(); }, std::chrono::milliseconds(120000));
+  auto counter = [&](const char* name) {
+    uint64_t total = 0;
+    for (auto& n : c.nodes) total += n->Status().counters[name];
+    return total;
+  };
+  const double join_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::fprintf(stderr, "scale100: %zu nodes, full=%d after %.1f s\n", kNodes, full, join_s);
+  if (!full) {  // what is missing, on stderr
+    std::map<size_t, int> by_alive;
+    size_t suspect = 0, failed = 0;
+    for (auto& n : c.nodes) {
+      auto st = n->Status();
+      ++by_alive[st.members_alive];
+      suspect += st.members_suspect;
+      failed += st.members_failed;
+    }
+    for (auto& [a, k] : by_alive) std::fprintf(stderr, "  %d nodes see %zu alive\n", k, a);
+    std::fprintf(stderr, "  suspect %zu failed %zu refutations %lu links_lost %lu\n", suspect,
+                 failed, (unsigned long)counter("refutations"), (unsigned long)counter("links_lost"));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  // Warm-up broadcasts shape the tree; then the measured ones, 50 ms apart.
+  for (size_t b = 0; b < 5; ++b) {
+    c.nodes[randombytes_uniform(static_cast<uint32_t>(kNodes))]->Broadcast(
+        "bench", {{"id", "w" + std::to_string(b)}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  {
+    std::lock_guard lock(c.mu);
+    c.latencies_ms.clear();
+  }
+  const uint64_t sent_before = c.Sent();
+  const uint64_t ihave_before = counter("tree_ihave_ids_out");
+  for (size_t b = 0; b < broadcasts; ++b) {
+    const std::string id = "b" + std::to_string(b);
+    {
+      std::lock_guard lock(c.mu);
+      c.sent_at[id] = Clock::now();
+    }
+    c.nodes[randombytes_uniform(static_cast<uint32_t>(kNodes))]->Broadcast("bench", {{"id", id}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const size_t expected = broadcasts * (kNodes - 1);
+  testing::WaitFor(
+      [&] {
+        std::lock_guard lock(c.mu);
+        return c.latencies_ms.size() >= expected;
+      },
+      std::chrono::milliseconds(10000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const long rss = RssKib();
+  std::lock_guard lock(c.mu);
+  const double deliveries = static_cast<double>(std::max<size_t>(1, c.latencies_ms.size()));
+  std::printf(
+      "{\"bench\":\"mesh.scale100\",\"nodes\":%zu,\"tree\":%s,\"full\":%s,"
+      "\"seconds_to_full_membership\":%.3f,\"broadcasts\":%zu,\"deliveries\":%zu,"
+      "\"expected\":%zu,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"payload_tx_per_delivery\":%.2f,"
+      "\"ihave_ids_per_delivery\":%.2f,\"rss_kib_per_node\":%ld,\"verify_threads\":0,"
+      "\"timings\":\"default probes\"}\n",
+      kNodes, tree ? "true" : "false", full ? "true" : "false", join_s, broadcasts,
+      c.latencies_ms.size(), expected, Percentile(c.latencies_ms, 0.5),
+      Percentile(c.latencies_ms, 0.99), static_cast<double>(c.Sent() - sent_before) / deliveries,
+      static_cast<double>(counter("tree_ihave_ids_out") - ihave_before) / deliveries,
+      (rss - rss_before) / static_cast<long>(kNodes));
+  std::fflush(stdout);
+  std::fflush(stdout);
+}
+
 void IdleRss() {
   testing::AgentCluster c;
   c.Start("a", {});
@@ -353,6 +467,10 @@ int main(int argc, char** argv) {
     if (!quick) Membership(64, 100);
   }
   if (want("idle_rss") && !quick) IdleRss();
+  if (only == "scale100") {  // not in the default run: 100 nodes take a minute each
+    Scale100(true, 50);
+    Scale100(false, 50);
+  }
   std::fflush(stdout);
   return 0;
 }

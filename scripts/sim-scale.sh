@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The scale simulator's large runs (docs/performance.md, "Simulator"): the real mesh core of
+# N nodes (default 10,000) under a virtual clock, one scenario per run, JSON lines on stdout
+# (and in build/release/sim-scale.jsonl). Builds meshvault-sim first. Each 10,000-node run
+# needs about 15 GB of memory and most of an hour on one core (the simulator is single-
+# threaded and deterministic). Exit status: non-zero if a run's checks failed.
+#   scripts/sim-scale.sh [NODES] [SCENARIO...]     e.g. scripts/sim-scale.sh 10000 mass-failure
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nodes="${1:-10000}"
+shift || true
+scenarios=("$@")
+if [ ${#scenarios[@]} -eq 0 ]; then scenarios=(mass-failure); fi
+cmake --preset release >/dev/null
+cmake --build build/release --target meshvault-sim
+out=build/release/sim-scale.jsonl
+status=0
+for s in "${scenarios[@]}"; do
+  case "$s" in
+    mass-failure-10) args=(--scenario mass-failure --fraction 0.1) ;;
+    mass-failure-80) args=(--scenario mass-failure --fraction 0.8) ;;
+    *) args=(--scenario "$s") ;;
+  esac
+  /usr/bin/time -f "{\"time_s\":%e,\"max_rss_kb\":%M}" \
+    build/release/tests/sim/meshvault-sim --nodes "$nodes" --seed 1 "${args[@]}" | tee -a "$out" ||
+    status=1
+done
+exit $status
