@@ -1,7 +1,5 @@
 #include "mesh/identity.h"
 
-#include "signature_memo.h"
-
 #include <sodium.h>
 
 #include <cstdlib>
@@ -9,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "signature_memo.h"
 
 namespace mesh {
 namespace {

@@ -29,9 +29,9 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
-#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -318,7 +318,8 @@ void Membership(size_t n, size_t broadcasts) {
 // 100 nodes in this process through 3 seeds; then broadcasts. "payload" transmissions count
 // GOSSIP messages sent (eager pushes and GRAFT answers; IHAVE ids are reported apart).
 void Scale100(bool tree, size_t broadcasts) {
-  const size_t kNodes = std::getenv("MESH_BENCH_NODES") ? std::stoul(std::getenv("MESH_BENCH_NODES")) : 100;
+  const size_t kNodes =
+      std::getenv("MESH_BENCH_NODES") ? std::stoul(std::getenv("MESH_BENCH_NODES")) : 100;
   const long rss_before = RssKib();
   Cluster c;
   c.tweak = [tree](mesh::Config& cfg) {
@@ -360,7 +361,8 @@ void Scale100(bool tree, size_t broadcasts) {
     }
     for (auto& [a, k] : by_alive) std::fprintf(stderr, "  %d nodes see %zu alive\n", k, a);
     std::fprintf(stderr, "  suspect %zu failed %zu refutations %lu links_lost %lu\n", suspect,
-                 failed, (unsigned long)counter("refutations"), (unsigned long)counter("links_lost"));
+                 failed, (unsigned long)counter("refutations"),
+                 (unsigned long)counter("links_lost"));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   // Warm-up broadcasts shape the tree; then the measured ones, 50 ms apart.

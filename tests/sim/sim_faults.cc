@@ -54,7 +54,8 @@ void Run::Churn() {
       const size_t from = Pick(stable);
       const std::string payload = "{\"churn\":" + std::to_string(r) + "}";
       got[payload].assign(net->size(), -1);
-      if (net->Broadcast(from, "sim.churn", payload).ok()) sent.push_back({from, payload, net->now()});
+      if (net->Broadcast(from, "sim.churn", payload).ok())
+        sent.push_back({from, payload, net->now()});
     }
     net->RunFor(Round());
   }

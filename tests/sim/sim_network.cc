@@ -1,6 +1,5 @@
 // SimNetwork: the event loop, the link model and the simulated Host of each node.
 #include "sim_network.h"
-#include "signature_memo.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -8,6 +7,8 @@
 #include "core/messages.h"
 #include "core/records.h"
 #include "mesh/certificate.h"
+#include "signature_memo.h"
+#include "sim_node.h"
 
 namespace mesh::sim {
 namespace {
@@ -43,28 +44,6 @@ bool Later(const auto& a, const auto& b) {
 }
 
 }  // namespace
-
-struct SimNetwork::Node {
-  std::string address;
-  std::vector<std::string> join;
-  std::shared_ptr<const SigningKey> key;
-  Certificate cert;
-  std::unique_ptr<SimHost> host;
-  std::unique_ptr<core::Core> core;
-  std::mt19937_64 rng;
-  bool started = false;
-  bool crashed = false;
-  bool paused = false;
-  int64_t pause_until = 0;
-  uint64_t gen = 0;         // raised by Crash and Restart; older events are dropped
-  std::vector<Event> held;  // events that arrived while paused, in order
-  int64_t tick_at = -1;
-  uint64_t tick_token = 0;
-  uint64_t incarnation = 0;   // what this run started with (a real node stores it)
-  uint64_t prev_max_seq = 0;  // the highest sequence earlier runs used
-  std::set<std::pair<PublicKey, uint64_t>> verified;  // gossip ids checked in this run
-  NodeStats stats;
-};
 
 // The Host of one node: every call goes to the network with the node's index.
 class SimNetwork::SimHost : public core::Host {
@@ -273,7 +252,7 @@ void SimNetwork::Restart(size_t i, std::vector<std::string> bootstrap,
   n.join = std::move(bootstrap);
   n.stats.view_state.assign(n.stats.view_state.size(), -1);  // a new run starts empty
   n.stats.view_incarnation.assign(n.stats.view_incarnation.size(), 0);
-  n.verified.clear();    // and an empty seen cache
+  n.verified.clear();  // and an empty seen cache
   n.stats.state_counts = {};
   n.core = MakeCore(i, n.incarnation, sequence, sequence);
   Start(i);
@@ -474,110 +453,6 @@ void SimNetwork::HostClose(size_t i, core::LinkId link) {
   // The remote end sees the close behind the messages already in flight (FIFO); across a
   // partition it waits for its idle timeout.
   if (!peer.down && !end.cut) ScheduleDown(end.peer, DeliveryTime(end));
-}
-
-// --- Host callbacks ----------------------------------------------------------------------
-
-// Checks each envelope a node originates against its sequence reservations.
-// Checks each envelope a node originates against its sequence reservations. Reads the
-// GOSSIP header in place (type, hops, then the envelope: version, kind, origin, sequence).
-void SimNetwork::InspectSent(size_t i, const std::vector<uint8_t>& message) {
-  if (message.empty()) return;
-  ++sent_by_type_[message[0] % sent_by_type_.size()];
-  if (message[0] != static_cast<uint8_t>(core::MessageType::kGossip)) return;
-  constexpr size_t kKind = 3, kOrigin = 4, kSeq = 36;
-  if (message.size() < kSeq + 8 || message[kKind] > 3) return;
-  const auto kind = static_cast<core::GossipKind>(message[kKind]);
-  if (kind == core::GossipKind::kEvent) ++event_gossip_sent_;
-  Node& n = N(i);
-  const PublicKey& me = n.key->public_key();
-  if (!std::equal(me.begin(), me.end(), message.begin() + kOrigin)) return;
-  uint64_t seq = 0;
-  for (size_t k = 8; k-- > 0;) seq = (seq << 8) | message[kSeq + k];  // little-endian
-  NodeStats& s = n.stats;
-  if (seq >= s.reserved) ++s.seq_unreserved;
-  if (n.prev_max_seq != 0 && seq <= n.prev_max_seq) ++s.seq_reused;
-  if (seq > s.max_seq_used) ++published_[static_cast<size_t>(kind)];
-  s.max_seq_used = std::max(s.max_seq_used, seq);
-}
-
-void SimNetwork::HostDeliver(size_t i, const core::Delivery& d) {
-  NodeStats& s = N(i).stats;
-  NodeStats::Key key{d.from, d.event, AsString(d.payload)};
-  if (d.kind == core::Delivery::Kind::kBroadcast) {
-    ++s.broadcasts[key];
-    ++s.broadcasts_delivered;
-    if (deliver_hook_) deliver_hook_(i, d);
-    return;
-  }
-  ++s.directs[key];
-  if (d.kind == core::Delivery::Kind::kRequest) {
-    AtNode(now_, i, [link = d.link, rid = d.request_id, echo = std::get<2>(key)](core::Core& c) {
-      c.Reply(link, rid, false, AsBytes(echo));
-    });
-  }
-}
-
-void SimNetwork::HostMemberChanged(size_t i, const MemberInfo& m) {
-  NodeStats& s = N(i).stats;
-  ++s.member_changes;
-  const size_t j = by_id_.at(m.id);
-  if (s.view_state.size() <= j) s.view_state.resize(nodes_.size(), -1);
-  int8_t& state = s.view_state[j];
-  if (state >= 0) --s.state_counts[static_cast<size_t>(state)];
-  ++s.state_counts[Idx(m.state)];
-  state = static_cast<int8_t>(m.state);
-  if (m.state == MemberState::kDead) {
-    ++s.marked_dead;
-    if (!N(j).crashed) {
-      ++s.false_dead;
-      if (dead_marks_.size() <= j) dead_marks_.resize(nodes_.size(), 0);
-      ++dead_marks_[j];
-    }
-  }
-  if (options_.compact) return;
-  if (s.view_incarnation.size() <= j) s.view_incarnation.resize(nodes_.size(), 0);
-  s.view_incarnation[j] = m.incarnation;
-  if (m.state == MemberState::kDead) s.ever_dead.insert(m.id);
-  s.changes.push_back({now_, m.id, m.state, m.incarnation});
-}
-
-void SimNetwork::HostReserve(size_t i, uint64_t limit) {
-  NodeStats& s = N(i).stats;
-  s.reservations.push_back(limit);
-  if (limit <= s.reserved) ++s.reservation_not_rising;
-  s.reserved = limit;
-}
-
-std::shared_ptr<const core::MemberRecord> SimNetwork::HostShareRecord(core::MemberRecord record) {
-  auto& shared = records_[std::string(record.encoded.begin(), record.encoded.end())];
-  if (!shared) shared = std::make_shared<const core::MemberRecord>(std::move(record));
-  return shared;
-}
-
-// Envelopes are shared while any node holds them; the table is swept as it doubles.
-std::shared_ptr<const core::GossipEnvelope> SimNetwork::HostShareEnvelope(core::GossipEnvelope env) {
-  auto& weak = envelopes_[std::string(env.encoded.begin(), env.encoded.end())];
-  if (auto shared = weak.lock()) return shared;
-  auto shared = std::make_shared<const core::GossipEnvelope>(std::move(env));  // body moves along
-  weak = shared;
-  if (envelopes_.size() > 2 * envelopes_swept_) {
-    std::erase_if(envelopes_, [](const auto& e) { return e.second.expired(); });
-    envelopes_swept_ = std::max<size_t>(1024, envelopes_.size());
-  }
-  return shared;
-}
-
-void SimNetwork::HostVerify(size_t i, core::VerifyJob job) {
-  Node& n = N(i);
-  ++n.stats.verifications;
-  if (!options_.compact && !n.verified.insert({job.envelope->origin, job.envelope->seq}).second) {
-    ++n.stats.verified_again;
-  }
-  if (options_.verify_delay_ms == 0) return n.core->OnGossipVerified(now_, job.token, job.Verify());
-  AtNode(now_ + options_.verify_delay_ms, i, [this, job = std::move(job)](core::Core& c) {
-    c.OnGossipVerified(now_, job.token, job.Verify());
-  });
 }
 
 // --- Application -------------------------------------------------------------------------

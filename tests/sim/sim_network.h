@@ -264,7 +264,7 @@ class SimNetwork {
   std::vector<int> group_;                       // per node, while partitioned
   std::set<std::pair<size_t, size_t>> blocked_;  // (lower, higher) index
   std::set<size_t> bridges_;
-  std::vector<int64_t> slow_ms_;  // per node
+  std::vector<int64_t> slow_ms_;      // per node
   std::vector<uint64_t> dead_marks_;  // per node
   std::function<void(size_t, const core::Delivery&)> deliver_hook_;
   uint64_t messages_sent_ = 0;

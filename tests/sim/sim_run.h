@@ -11,8 +11,8 @@
 #include <random>
 #include <set>
 
-#include "sim_network.h"
 #include "signature_memo.h"
+#include "sim_network.h"
 #include "sim_scenarios.h"
 
 namespace mesh::sim {
@@ -89,7 +89,8 @@ struct Run {
   bool OneView(const std::vector<size_t>& live, size_t dead) const {
     return std::all_of(live.begin(), live.end(), [&](size_t i) {
       return net->CountAt(i, MemberState::kAlive) == live.size() - 1 &&
-             net->CountAt(i, MemberState::kSuspect) == 0 && net->CountAt(i, MemberState::kDead) == dead;
+             net->CountAt(i, MemberState::kSuspect) == 0 &&
+             net->CountAt(i, MemberState::kDead) == dead;
     });
   }
   double Coverage(const std::vector<size_t>& live) const {
@@ -131,8 +132,9 @@ struct Run {
     line["coverage_999_ms_after_last_join"] = t999 < 0 ? -1 : t999 - last_join;
     line["coverage"] = Coverage(all);
     line["messages"] = net->messages_sent();
-    const char* names[] = {"",     "hello", "ping",  "ack",   "ping_req", "sync",  "gossip", "direct",
-                           "disc", "ihave", "graft", "prune", "nack",     "digest", "pull"};
+    const char* names[] = {"",      "hello",  "ping",   "ack",    "ping_req",
+                           "sync",  "gossip", "direct", "disc",   "ihave",
+                           "graft", "prune",  "nack",   "digest", "pull"};
     for (size_t t = 1; t < std::size(names); ++t) {
       line["messages_by_type"][names[t]] = net->sent_of_type(static_cast<core::MessageType>(t));
     }
@@ -142,8 +144,8 @@ struct Run {
     line["false_failed"] = net->false_dead();
     line["rss_mb"] = RssMb();
     for (const char* c : {"gossip_hop_limit_reached", "tree_missing_given_up", "tree_graft_unknown",
-                          "tree_grafts_sent", "tree_prunes_sent", "gossip_duplicates", "tree_optimized",
-                          "dropped.missing_ids_full", "dropped.unknown_origin"}) {
+                          "tree_grafts_sent", "tree_prunes_sent", "gossip_duplicates",
+                          "tree_optimized", "dropped.missing_ids_full", "dropped.unknown_origin"}) {
       line["counters"][c] = net->CounterSum(c);
     }
     const auto memo = GetSignatureMemoStats();

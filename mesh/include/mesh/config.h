@@ -74,18 +74,18 @@ struct Config {
 
   // --- Dissemination ------------------------------------------------------------------------
   Millis anti_entropy_interval{10000};  // push-pull of the member list with one random peer
-  uint8_t gossip_hop_limit = 32;  // tree repairs may route around; the seen cache stops loops
+  uint8_t gossip_hop_limit = 32;        // tree repairs may route around; the seen cache stops loops
   // Tree dissemination (Plumtree): each envelope goes whole along the "eager" active links,
   // which prune themselves to a spanning tree, and as an id only (IHAVE, batched each timer
   // tick) on the "lazy" others; an announced id that does not arrive is pulled with GRAFT,
   // which also repairs the tree. false: flood every envelope on every active link.
   bool tree_broadcast = true;
-  Millis ihave_timeout{100};     // an id announced but not received: GRAFT it after this
-  Millis graft_timeout{50};      // no answer to a GRAFT: the next announcer, this much later
-  Millis tree_cache_ttl{3000};   // accepted envelopes kept this long to answer GRAFTs
-  size_t max_missing_ids = 8192; // announced ids waiting to arrive, at most
-  Millis replay_window{60000};  // broadcasts stamped further from local time are dropped
-  Millis seen_ttl{120000};      // must exceed replay_window
+  Millis ihave_timeout{100};      // an id announced but not received: GRAFT it after this
+  Millis graft_timeout{50};       // no answer to a GRAFT: the next announcer, this much later
+  Millis tree_cache_ttl{3000};    // accepted envelopes kept this long to answer GRAFTs
+  size_t max_missing_ids = 8192;  // announced ids waiting to arrive, at most
+  Millis replay_window{60000};    // broadcasts stamped further from local time are dropped
+  Millis seen_ttl{120000};        // must exceed replay_window
   size_t seen_cache_max = 500000;
 
   // --- Signature checks -------------------------------------------------------------------

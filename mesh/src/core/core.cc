@@ -350,7 +350,8 @@ void Core::MaintainViews(int64_t now) {
   if (active + dialing < config_.active_target) {
     for (auto& [id, link] : links_) {
       if (active + dialing >= config_.active_target) break;
-      if (link.active || link.closing || !link.hello_done || link.peer.role != Role::kNode) continue;
+      if (link.active || link.closing || !link.hello_done || link.peer.role != Role::kNode)
+        continue;
       auto m = members_.find(link.peer.subject);
       if (m == members_.end() || m->second.state != MemberState::kAlive) continue;
       if (LinkTo(link.peer.subject, /*active_only=*/true) != nullptr) continue;

@@ -163,10 +163,10 @@ class Core {
     bool active = false;  // part of the active view; otherwise transient (probe, direct)
     bool closing = false;
     int64_t last_used = 0;
-    int64_t since = 0;  // when it came up
-    bool tree = false;   // the peer speaks IHAVE / GRAFT / PRUNE (its HELLO said so)
-    bool eager = true;   // tree: envelopes go whole on this link; otherwise as IHAVE ids
-    bool pruned = false;  // tree: PRUNE sent, and no GRAFT since either way
+    int64_t since = 0;             // when it came up
+    bool tree = false;             // the peer speaks IHAVE / GRAFT / PRUNE (its HELLO said so)
+    bool eager = true;             // tree: envelopes go whole on this link; otherwise as IHAVE ids
+    bool pruned = false;           // tree: PRUNE sent, and no GRAFT since either way
     std::vector<IHaveEntry> lazy;  // IHAVE entries waiting for the next tick
   };
   struct PendingDial {
@@ -299,10 +299,10 @@ class Core {
   uint64_t sequence_reserved_;
   bool started_ = false;
   bool leaving_ = false;
-  bool announced_ = false;  // own record gossiped after the first member link
+  bool announced_ = false;         // own record gossiped after the first member link
   bool bootstrap_synced_ = false;  // tables exchanged with a join address
-  int64_t joined_at_ = 0;         // the first member link
-  int64_t next_join_digest_ = 0;  // digests while joining (Tick)
+  int64_t joined_at_ = 0;          // the first member link
+  int64_t next_join_digest_ = 0;   // digests while joining (Tick)
   int join_digests_ = 0;
   std::shared_ptr<const GossipEnvelope> last_published_;
   std::shared_ptr<const GossipEnvelope> announcement_;  // own record, first announced
@@ -312,11 +312,12 @@ class Core {
   size_t live_ = 0;                      // alive or suspect members
   std::map<PublicKey, Suspicion> suspicions_;
   std::set<std::pair<int64_t, PublicKey>> suspicion_deadlines_;
-  std::set<PublicKey> dead_;                            // failed members, for redials
-  std::deque<std::pair<int64_t, PublicKey>> gone_;      // failed or left since, for reaping
+  std::set<PublicKey> dead_;                        // failed members, for redials
+  std::deque<std::pair<int64_t, PublicKey>> gone_;  // failed or left since, for reaping
   int64_t last_now_ = 0;
-  int lhm_ = 0;  // Lifeguard local health multiplier                                // the latest `now` seen
-  size_t linked_cursor_ = 0;                            // probe rounds over linked members
+  int lhm_ = 0;  // Lifeguard local health multiplier                                // the latest
+                 // `now` seen
+  size_t linked_cursor_ = 0;  // probe rounds over linked members
   std::map<LinkId, Link> links_;
   std::multimap<PublicKey, LinkId> peer_links_;  // links_ by peer
   std::map<uint64_t, PendingDial> dials_;

@@ -335,8 +335,7 @@ void Core::StartProbe(int64_t now, const PublicKey& target, LinkId relay_link, u
   probe.direct_deadline = now + config_.probe_timeout.count() * Health();
   probe.deadline = now + config_.probe_interval.count() * Health();
   // Lifeguard sends the NACK at 80% of the prober's indirect phase.
-  probe.nack_at =
-      now + (config_.probe_interval.count() - config_.probe_timeout.count()) * 4 / 5;
+  probe.nack_at = now + (config_.probe_interval.count() - config_.probe_timeout.count()) * 4 / 5;
   probe.relay_link = relay_link;
   probe.relay_probe_id = relay_id;
   if (LinkTo(target) != nullptr) {

@@ -25,10 +25,10 @@ enum class MessageType : uint8_t {
   kDirect = 7,      // point-to-point event, request or reply
   kDisconnect = 8,  // the sender closes this link on purpose (not a failure)
   // Tree dissemination (Plumtree), only to peers whose HELLO set the tree flag:
-  kIHave = 9,   // ids of envelopes the sender has (lazy push)
-  kGraft = 10,  // please send these envelopes, and push eagerly to me from now on
-  kPrune = 11,  // stop pushing envelopes eagerly to me; IHAVE is enough
-  kNack = 12,   // probe helper: no answer from the target yet (Lifeguard)
+  kIHave = 9,    // ids of envelopes the sender has (lazy push)
+  kGraft = 10,   // please send these envelopes, and push eagerly to me from now on
+  kPrune = 11,   // stop pushing envelopes eagerly to me; IHAVE is enough
+  kNack = 12,    // probe helper: no answer from the target yet (Lifeguard)
   kDigest = 13,  // push-pull anti-entropy: member ids, incarnations and states, no records
   kPull = 14,    // please send your records of these members (answered with SYNC)
 };
@@ -39,7 +39,7 @@ inline constexpr size_t kMaxIdsPerMessage = 1024;
 struct Hello {
   bool want_active = false;
   std::vector<uint8_t> record;  // signed MemberRecord
-  bool tree = false;  // the sender speaks IHAVE / GRAFT / PRUNE (tree dissemination v1)
+  bool tree = false;            // the sender speaks IHAVE / GRAFT / PRUNE (tree dissemination v1)
 };
 
 struct ProbeMessage {  // kPing, kAck

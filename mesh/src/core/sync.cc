@@ -65,7 +65,8 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
 void Core::SendDigest(Link& link, bool reply_wanted) {
   std::vector<DigestEntry> entries;
   entries.reserve(members_.size() + 1);
-  entries.push_back(DigestEntry{self_.id(), incarnation_, false, MemberState::kAlive, incarnation_});
+  entries.push_back(
+      DigestEntry{self_.id(), incarnation_, false, MemberState::kAlive, incarnation_});
   for (auto& [id, m] : members_) {  // in key order: the receiver merges in one pass
     entries.push_back(
         DigestEntry{id, m.record->incarnation, m.record->left, m.state, m.state_incarnation});
@@ -139,8 +140,8 @@ void Core::HandlePull(Link& link, std::span<const uint8_t> message) {
     if (id == self_.id()) {
       entries.push_back(SyncEntry{self_.encoded, MemberState::kAlive, incarnation_});
     } else if (auto m = members_.find(id); m != members_.end()) {
-      entries.push_back(SyncEntry{m->second.record->encoded, m->second.state,
-                                  m->second.state_incarnation});
+      entries.push_back(
+          SyncEntry{m->second.record->encoded, m->second.state, m->second.state_incarnation});
     }
   }
   size_t next = 0;

@@ -27,9 +27,7 @@ class RecordingHost : public Host {
   void PeerSeen(const MemberRecord&) override {}
   void PeerConnect(const PublicKey&, bool) override {}
   void PeerAddresses(const PublicKey&, uint64_t, uint64_t) override {}
-  void VerifyGossip(VerifyJob job) override {
-    core->OnGossipVerified(0, job.token, job.Verify());
-  }
+  void VerifyGossip(VerifyJob job) override { core->OnGossipVerified(0, job.token, job.Verify()); }
   // Messages of `type` sent on `link` since the last Clear().
   int Count(LinkId link, MessageType type) const {
     int n = 0;
@@ -113,10 +111,10 @@ TEST_CASE("tree: a pruned link gets ids in IHAVE at the next tick instead of env
   Fixture f;
   f.core->OnMessage(1, Fixture::Link(1), EncodePrune());
   const std::string payload = "{\"b\":1}";
-  REQUIRE(f.core
-              ->Broadcast(1, "test",
-                          {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()})
-              .ok());
+  REQUIRE(
+      f.core
+          ->Broadcast(1, "test", {reinterpret_cast<const uint8_t*>(payload.data()), payload.size()})
+          .ok());
   CHECK(f.host.Count(Fixture::Link(0), MessageType::kGossip) == 1);
   CHECK(f.host.Count(Fixture::Link(1), MessageType::kGossip) == 0);
   f.core->Tick(100);

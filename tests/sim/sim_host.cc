@@ -1,0 +1,126 @@
+// SimNetwork: what the simulated hosts record (deliveries, member changes, reservations,
+// the node's own envelopes on the wire) and what they share (records, envelopes, checks).
+#include <algorithm>
+
+#include "core/messages.h"
+#include "core/records.h"
+#include "sim_network.h"
+#include "sim_node.h"
+
+namespace mesh::sim {
+namespace {
+
+std::string AsString(std::span<const uint8_t> b) { return std::string(b.begin(), b.end()); }
+
+std::span<const uint8_t> AsBytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+// --- Host callbacks ----------------------------------------------------------------------
+
+// Checks each envelope a node originates against its sequence reservations.
+// Checks each envelope a node originates against its sequence reservations. Reads the
+// GOSSIP header in place (type, hops, then the envelope: version, kind, origin, sequence).
+void SimNetwork::InspectSent(size_t i, const std::vector<uint8_t>& message) {
+  if (message.empty()) return;
+  ++sent_by_type_[message[0] % sent_by_type_.size()];
+  if (message[0] != static_cast<uint8_t>(core::MessageType::kGossip)) return;
+  constexpr size_t kKind = 3, kOrigin = 4, kSeq = 36;
+  if (message.size() < kSeq + 8 || message[kKind] > 3) return;
+  const auto kind = static_cast<core::GossipKind>(message[kKind]);
+  if (kind == core::GossipKind::kEvent) ++event_gossip_sent_;
+  Node& n = N(i);
+  const PublicKey& me = n.key->public_key();
+  if (!std::equal(me.begin(), me.end(), message.begin() + kOrigin)) return;
+  uint64_t seq = 0;
+  for (size_t k = 8; k-- > 0;) seq = (seq << 8) | message[kSeq + k];  // little-endian
+  NodeStats& s = n.stats;
+  if (seq >= s.reserved) ++s.seq_unreserved;
+  if (n.prev_max_seq != 0 && seq <= n.prev_max_seq) ++s.seq_reused;
+  if (seq > s.max_seq_used) ++published_[static_cast<size_t>(kind)];
+  s.max_seq_used = std::max(s.max_seq_used, seq);
+}
+
+void SimNetwork::HostDeliver(size_t i, const core::Delivery& d) {
+  NodeStats& s = N(i).stats;
+  NodeStats::Key key{d.from, d.event, AsString(d.payload)};
+  if (d.kind == core::Delivery::Kind::kBroadcast) {
+    ++s.broadcasts[key];
+    ++s.broadcasts_delivered;
+    if (deliver_hook_) deliver_hook_(i, d);
+    return;
+  }
+  ++s.directs[key];
+  if (d.kind == core::Delivery::Kind::kRequest) {
+    AtNode(now_, i, [link = d.link, rid = d.request_id, echo = std::get<2>(key)](core::Core& c) {
+      c.Reply(link, rid, false, AsBytes(echo));
+    });
+  }
+}
+
+void SimNetwork::HostMemberChanged(size_t i, const MemberInfo& m) {
+  NodeStats& s = N(i).stats;
+  ++s.member_changes;
+  const size_t j = by_id_.at(m.id);
+  if (s.view_state.size() <= j) s.view_state.resize(nodes_.size(), -1);
+  int8_t& state = s.view_state[j];
+  if (state >= 0) --s.state_counts[static_cast<size_t>(state)];
+  ++s.state_counts[Idx(m.state)];
+  state = static_cast<int8_t>(m.state);
+  if (m.state == MemberState::kDead) {
+    ++s.marked_dead;
+    if (!N(j).crashed) {
+      ++s.false_dead;
+      if (dead_marks_.size() <= j) dead_marks_.resize(nodes_.size(), 0);
+      ++dead_marks_[j];
+    }
+  }
+  if (options_.compact) return;
+  if (s.view_incarnation.size() <= j) s.view_incarnation.resize(nodes_.size(), 0);
+  s.view_incarnation[j] = m.incarnation;
+  if (m.state == MemberState::kDead) s.ever_dead.insert(m.id);
+  s.changes.push_back({now_, m.id, m.state, m.incarnation});
+}
+
+void SimNetwork::HostReserve(size_t i, uint64_t limit) {
+  NodeStats& s = N(i).stats;
+  s.reservations.push_back(limit);
+  if (limit <= s.reserved) ++s.reservation_not_rising;
+  s.reserved = limit;
+}
+
+std::shared_ptr<const core::MemberRecord> SimNetwork::HostShareRecord(core::MemberRecord record) {
+  auto& shared = records_[std::string(record.encoded.begin(), record.encoded.end())];
+  if (!shared) shared = std::make_shared<const core::MemberRecord>(std::move(record));
+  return shared;
+}
+
+// Envelopes are shared while any node holds them; the table is swept as it doubles.
+std::shared_ptr<const core::GossipEnvelope> SimNetwork::HostShareEnvelope(
+    core::GossipEnvelope env) {
+  auto& weak = envelopes_[std::string(env.encoded.begin(), env.encoded.end())];
+  if (auto shared = weak.lock()) return shared;
+  auto shared = std::make_shared<const core::GossipEnvelope>(std::move(env));  // body moves along
+  weak = shared;
+  if (envelopes_.size() > 2 * envelopes_swept_) {
+    std::erase_if(envelopes_, [](const auto& e) { return e.second.expired(); });
+    envelopes_swept_ = std::max<size_t>(1024, envelopes_.size());
+  }
+  return shared;
+}
+
+void SimNetwork::HostVerify(size_t i, core::VerifyJob job) {
+  Node& n = N(i);
+  ++n.stats.verifications;
+  if (!options_.compact && !n.verified.insert({job.envelope->origin, job.envelope->seq}).second) {
+    ++n.stats.verified_again;
+  }
+  if (options_.verify_delay_ms == 0) return n.core->OnGossipVerified(now_, job.token, job.Verify());
+  AtNode(now_ + options_.verify_delay_ms, i, [this, job = std::move(job)](core::Core& c) {
+    c.OnGossipVerified(now_, job.token, job.Verify());
+  });
+}
+
+}  // namespace mesh::sim
