@@ -345,7 +345,10 @@ class Core {
   // Tree dissemination: ids announced by IHAVE and not received yet (who announced them,
   // in order; when to GRAFT next), and recently accepted envelopes, to answer GRAFTs.
   struct Missing {
-    std::deque<std::pair<LinkId, uint8_t>> announcers;  // link, hops
+    // Link and hops, in arrival order; those before `next` were asked already. A vector:
+    // thousands of ids can be missing at once after a mass failure, most with 1-3 announcers.
+    std::vector<std::pair<LinkId, uint8_t>> announcers;
+    size_t next = 0;
     int64_t deadline = 0;
     bool fallback = false;  // the active links were added as announcers
   };

@@ -167,7 +167,7 @@ void Core::TreeTick(int64_t now) {
       continue;
     }
     // No announcer left linked (links churn while a node joins): ask the active links once.
-    if (m.announcers.empty() && !m.fallback) {
+    if (m.next >= m.announcers.size() && !m.fallback) {
       m.fallback = true;
       for (Link* l : ActiveLinks()) {
         if (l->tree) m.announcers.emplace_back(l->id, 0);
@@ -175,9 +175,8 @@ void Core::TreeTick(int64_t now) {
       Count("tree_graft_fallback");
     }
     bool sent = false;
-    while (!m.announcers.empty() && !sent) {
-      const LinkId lid = m.announcers.front().first;
-      m.announcers.pop_front();
+    while (m.next < m.announcers.size() && !sent) {
+      const LinkId lid = m.announcers[m.next++].first;
       auto link = links_.find(lid);
       if (link == links_.end() || link->second.closing) continue;
       link->second.eager = true;
