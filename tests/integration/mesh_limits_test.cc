@@ -135,8 +135,10 @@ TEST_CASE("a member that never reads is disconnected and the node serves on",
 TEST_CASE("a flood of valid and invalid messages leaves an agent's memory bounded",
           "[integration][limits]") {
   testing::AgentCluster cluster;
-  cluster.Start("victim", {});
-  cluster.Start("friend", {cluster.node(0).address});
+  // Default timings: the rogue never answers probes, and the flood should be over before the
+  // victim reaps it.
+  cluster.Start("victim", {}, "default");
+  cluster.Start("friend", {cluster.node(0).address}, "default");
   REQUIRE(WaitFor([&] { return cluster.Members(0).size() == 2 && cluster.Members(1).size() == 2; },
                   milliseconds(8000)));
   mesh::SigningKey ca_key;
@@ -176,8 +178,8 @@ TEST_CASE("a flood of valid and invalid messages leaves an agent's memory bounde
       },
       milliseconds(60000));
   INFO("duplicates " << counter("gossip_duplicates") << ", gossip in "
-                         << counter("gossip_in_messages") << ", RSS " << rss_before
-                         << " KiB before, peak " << peak << " KiB");
+                     << counter("gossip_in_messages") << ", RSS " << rss_before
+                     << " KiB before, peak " << peak << " KiB");
   std::printf("flood: agent RSS %lld KiB before, peak %lld KiB\n",
               static_cast<long long>(rss_before), static_cast<long long>(peak));
   if (!done) UNSCOPED_INFO(cluster.Status(0).dump());

@@ -126,7 +126,8 @@ AgentCluster::~AgentCluster() {
   }
 }
 
-size_t AgentCluster::Start(const std::string& name, std::vector<std::string> join) {
+size_t AgentCluster::Start(const std::string& name, std::vector<std::string> join,
+                           const std::string& timings) {
   MakeIdentity(dir_ + "/certs", name, mesh::Role::kNode, *ca_);
   AgentNode n;
   n.name = name;
@@ -134,6 +135,7 @@ size_t AgentCluster::Start(const std::string& name, std::vector<std::string> joi
   n.http = "127.0.0.1:" + std::to_string(FreePort());
   n.data_dir = dir_ + "/data-" + name;
   n.join = std::move(join);
+  n.timings = timings;
   Spawn(n);
   nodes_.push_back(n);
   return nodes_.size() - 1;
@@ -152,7 +154,7 @@ void AgentCluster::Spawn(AgentNode& n) {
                                    "--ca",          dir_ + "/ca.crt",
                                    "--cert",        dir_ + "/certs/" + n.name + ".crt",
                                    "--key",         dir_ + "/certs/" + n.name + ".key",
-                                   "--timings",     "fast",
+                                   "--timings",     n.timings,
                                    "--log-level",   "debug"};
   for (auto& j : n.join) {
     args.push_back("--join");

@@ -39,6 +39,7 @@ struct AgentNode {
   std::string http;     // 127.0.0.1:port (HTTP API)
   std::string data_dir;
   std::vector<std::string> join;
+  std::string timings = "fast";  // --timings
   pid_t pid = -1;
 };
 
@@ -47,7 +48,8 @@ class AgentCluster {
   AgentCluster();   // makes the CA and a client certificate
   ~AgentCluster();  // kills every agent still running, removes the directory
   // Adds and starts node `name` (certificate made on first use) joining `join`.
-  size_t Start(const std::string& name, std::vector<std::string> join);
+  size_t Start(const std::string& name, std::vector<std::string> join,
+               const std::string& timings = "fast");
   // Restarts a stopped node with the same data dir and addresses; `join` replaces its list.
   void Restart(size_t i, std::vector<std::string> join);
   void Signal(size_t i, int sig);
