@@ -170,7 +170,7 @@ cmd_node() {
 
   # Kubernetes Secret volumes make keys group-readable (fsGroup); the agent refuses such a
   # key, so it gets a private copy on a memory-backed directory.
-  mode=$(stat -c %a "$key") || die "cannot stat $key"
+  mode=$(stat -L -c %a "$key") || die "cannot stat $key"
   case $mode in
     *00) ;;
     *)

@@ -16,7 +16,8 @@
 # other end, pI, is a port of bra for I <= SPLIT and of brb otherwise. With the trunk up they
 # are one segment; `partition` sets trunk-a down, so frames between the sides are dropped
 # silently (no reset, no ICMP), as when a switch between two racks fails. Service names
-# resolve through /etc/netns/RUN-nodeI/hosts, which `ip netns exec` mounts on /etc/hosts.
+# resolve through /etc/netns/RUN-nodeI/hosts, which `ip netns exec` mounts on /etc/hosts
+# (and an empty resolv.conf on /etc/resolv.conf).
 set -euo pipefail
 
 subnet=10.213.0
@@ -44,6 +45,9 @@ write_hosts() {  # $1 run, $2 base: every node's hosts file maps nodeJ -> subnet
       for j in $nodes; do echo "$subnet.$((base + j)) node$j"; done
     } >"$dir/hosts.tmp"
     mv "$dir/hosts.tmp" "$dir/hosts"
+    # No DNS server: a name missing from hosts fails at once (glibc then asks 127.0.0.1,
+    # the namespace's own loopback), and no query ever leaves the namespaces.
+    echo "# meshvault test namespace: names come from /etc/hosts" >"$dir/resolv.conf"
   done
 }
 

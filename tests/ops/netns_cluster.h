@@ -65,7 +65,10 @@ class NetnsCluster {
   // Waits for node i's process to exit; its exit status (128+signal when killed), -1 when
   // it is still running at the deadline.
   int Reap(int i, milliseconds timeout);
-  bool Running(int i) const { return pids_.at(i) > 0; }
+  bool Running(int i) const {
+    auto it = pids_.find(i);
+    return it != pids_.end() && it->second > 0;
+  }
 
   // The vault CLI as the compose `cli` service runs it: `entrypoint.sh ARGS` in node
   // `from`'s namespace with the admin client certificate, talking to node `to`.
@@ -77,14 +80,14 @@ class NetnsCluster {
     return Cli(i, i, args, input);
   }
   // name -> status as node i sees it (`members --format json`); empty when it does not answer.
+  // A name with two identities (after a key rotation) is alive when one of them is.
   std::map<std::string, std::string> Members(int i);
   // Each node in `observers` sees every member of `expected` with the given status.
   bool AllSee(const std::vector<int>& observers,
               const std::map<std::string, std::string>& expected);
   // Waits until AllSee holds; returns the seconds it took, or -1 at the deadline.
   double WaitUntilAllSee(const std::vector<int>& observers,
-                         const std::map<std::string, std::string>& expected,
-                         milliseconds deadline);
+                         const std::map<std::string, std::string>& expected, milliseconds deadline);
 
   void Partition();  // cut node1..split from the rest (frames dropped silently)
   void Heal();

@@ -18,8 +18,7 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("netns compose topology: init, 5 nodes join by service name, put and get",
-          "[netns]") {
+TEST_CASE("netns compose topology: init, 5 nodes join by service name, put and get", "[netns]") {
   NetnsCluster c(5, 2, "default");
   c.Init();
   c.StartAll();
@@ -62,7 +61,8 @@ TEST_CASE("netns compose topology: init, 5 nodes join by service name, put and g
   for (int i = 1; i <= 5; ++i) {
     INFO(c.LogTail(i));
     CHECK(c.Running(i));
-    CHECK(Contains(c.Log(i), "node node" + std::to_string(i) + ": listen 0.0.0.0:7400, advertise node" +
-                                 std::to_string(i) + ":7400, join node1:7400,node2:7400"));
+    CHECK(Contains(c.Log(i), "node node" + std::to_string(i) +
+                                 ": listen 0.0.0.0:7400, advertise node" + std::to_string(i) +
+                                 ":7400, join node1:7400,node2:7400"));
   }
 }
