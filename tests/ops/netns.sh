@@ -9,7 +9,8 @@
 #   netns.sh heal RUN              join them again
 #   netns.sh renumber RUN BASE     give nodeI the address 10.213.0.(BASE+I), rewrite hosts
 #   netns.sh down RUN              kill what runs in RUN's namespaces, delete them
-#   netns.sh reap-stale            `down` every run mvtPID whose process PID is gone
+#   netns.sh reap-stale            `down` every run mvtPID whose process PID is gone, and
+#                                  remove its directory /tmp/meshvault-netns-PID-*
 #
 # Layout: the switch namespace holds two bridges, bra and brb, joined by a veth pair
 # (trunk-a on bra, trunk-b on brb). nodeI's eth0 (10.213.0.(10+I)/24) is a veth pair whose
@@ -122,13 +123,30 @@ cmd_down() {
   done
 }
 
+running() {  # process $1 exists and is not a zombie
+  local state
+  state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 cmd_reap_stale() {
   local run pid
   for run in $(ip netns list | sed -n 's/^\(mvt[0-9][0-9]*\)-.*/\1/p' | sort -u); do
     pid=${run#mvt}
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! running "$pid"; then
       echo "netns.sh: removing namespaces of $run (process $pid is gone)" >&2
       cmd_down "$run"
+    fi
+  done
+  # The test's directories (/tmp/meshvault-netns-PID-XXXXXX): logs, certificates, data.
+  local dir
+  for dir in /tmp/meshvault-netns-[0-9]*-*; do
+    [[ -d $dir ]] || continue
+    pid=${dir#/tmp/meshvault-netns-}
+    pid=${pid%%-*}
+    if [[ $pid =~ ^[0-9]+$ ]] && ! running "$pid"; then
+      echo "netns.sh: removing $dir (process $pid is gone)" >&2
+      rm -rf -- "$dir"
     fi
   done
 }

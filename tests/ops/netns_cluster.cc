@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,8 +95,9 @@ NetnsCluster::NetnsCluster(int nodes, int split, std::string timings)
     : nodes_(nodes), split_(split), timings_(std::move(timings)) {
   RequireNetns();
   run_ = "mvt" + std::to_string(::getpid());
-  char tmpl[] = "/tmp/meshvault-netns-XXXXXX";
-  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  // The pid in the name lets the next run remove it if this process is killed.
+  std::string tmpl = "/tmp/meshvault-netns-" + std::to_string(::getpid()) + "-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
   dir_ = tmpl;
   // A run of the same name can only be left by this process (an earlier test case that
   // failed to clean up); remove it.
@@ -153,6 +155,9 @@ void NetnsCluster::Start(int i, const std::vector<std::string>& extra) {
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
+    // The agent dies with the test process even when that is killed (a CTest timeout);
+    // `ip netns exec` and the entrypoint exec, so the setting reaches the agent.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || null < 0) ::_exit(126);

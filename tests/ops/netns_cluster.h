@@ -3,8 +3,9 @@
 // `init` once, then `entrypoint.sh node` in each namespace with the compose file's node
 // environment, and the vault CLI through `entrypoint.sh` as the compose `cli` service runs
 // it. Waits are on conditions with deadlines. Everything (agents, namespaces, hosts files,
-// the temporary directory) is removed by the destructor, also when a REQUIRE fails; runs
-// left by a killed test process are removed by the next one (netns.sh reap-stale).
+// the temporary directory) is removed by the destructor, also when a REQUIRE fails. Agents
+// die with the test process (PR_SET_PDEATHSIG); namespaces and directories left by a killed
+// test process are removed by the next run (netns.sh reap-stale).
 #ifndef TESTS_OPS_NETNS_CLUSTER_H_
 #define TESTS_OPS_NETNS_CLUSTER_H_
 

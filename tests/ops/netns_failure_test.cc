@@ -209,8 +209,8 @@ TEST_CASE("netns all nodes restarted at once, on new addresses, reform from thei
   const double caught_up = std::chrono::duration<double>(ops_test::Clock::now() - start).count();
   REQUIRE(known);
   WARN(Timings() << " timings: the cluster reformed " << reformed
-                 << " s after all nodes restarted; every node listed the last put "
-                 << caught_up << " s after that");
+                 << " s after all nodes restarted; every node listed the last put " << caught_up
+                 << " s after that");
   for (int i = 1; i <= 5; ++i) ExpectGet(c, i, i, "ops/restart", secret);
 }
 
