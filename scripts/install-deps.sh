@@ -4,6 +4,8 @@
 #
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --runtime  only the shared libraries the binary links against
+#   scripts/install-deps.sh --fuzz     build + test dependencies and clang's libFuzzer runtime
+#                                      (scripts/fuzz.sh)
 set -euo pipefail
 
 build_pkgs=(
@@ -14,10 +16,15 @@ build_pkgs=(
 )
 runtime_pkgs=(libsodium23 libsqlite3-0 libspdlog1.10 libfmt9 ca-certificates)
 
+# libFuzzer and the sanitizer runtimes ship in libclang-rt-14-dev; llvm has llvm-symbolizer;
+# clang is Debian 12's clang++ (14), which the fuzz preset names.
+fuzz_pkgs=(clang libclang-rt-14-dev llvm)
+
 pkgs=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--runtime" ]]; then
   pkgs=("${runtime_pkgs[@]}")
 else
+  [[ "${1:-}" == "--fuzz" ]] && pkgs+=("${fuzz_pkgs[@]}")
   # Node.js runs the cross-implementation test against the npm `shamir-secret-sharing`
   # package. A machine that already has node/npm from elsewhere keeps them.
   command -v node >/dev/null || pkgs+=(nodejs)
