@@ -143,7 +143,8 @@ Writer& Claim(Writer& w, uint8_t origin, uint8_t kind, uint8_t target) {
 }
 
 void CoreSeeds(Seeds* s) {
-  Writer hello_sync, gossip, claims, probe, direct, dial, deferred, app, leave, raw, record, bad;
+  Writer hello_sync, gossip, claims, probe, direct, dial, deferred, app, leave, raw, record, bad,
+      extreme;
   Tick(Sync(Hello(hello_sync.U8(0))), 1000);
   EventGossip(EventGossip(Sync(Hello(gossip.U8(0))), 2, 1), 3, 1);
   Tick(Tick(Claim(Claim(Sync(Hello(claims.U8(0))), 1, 2, 2), 1, 3, 0), 3000), 30000);
@@ -166,6 +167,10 @@ void CoreSeeds(Seeds* s) {
   Hello(record).U8(3).U8(0).U8(0).U8(0x06).U8(4).U16(0);
   Rec(record, 2);
   Tick(record, 100).U8(9).U8(0).U8(1).U8(10).U8(1);
+  // Envelopes stamped at the ends of the i64 range (sent_ms is the sender's to choose).
+  Hello(extreme.U8(0)).U8(3).U8(0).U8(0).U8(0x21).U8(1).U64(0x8000000000000000ull);
+  extreme.Chunk("chat").Chunk("{}");
+  extreme.U8(3).U8(0).U8(0).U8(0x21).U8(2).U64(0x7fffffffffffffffull).Chunk("chat").Chunk("{}");
   bad.U8(1);
   bad.U8(1).U8(0).U8(1).U8(0x13).U8(0).U8(0).U8(0).U8(0);  // an expired certificate's record
   Hello(bad, 2).U8(1).U8(0).U8(0).U8(2).U8(0).U8(0).U8(5).U8(0);  // a flipped byte
@@ -173,7 +178,8 @@ void CoreSeeds(Seeds* s) {
       {"hello-sync", &hello_sync}, {"gossip-event", &gossip}, {"gossip-claims", &claims},
       {"probe", &probe},           {"client-direct", &direct}, {"dialed", &dial},
       {"deferred-verify", &deferred}, {"app", &app},           {"leave", &leave},
-      {"raw", &raw},               {"record-gossip", &record}, {"bad-records", &bad}};
+      {"raw", &raw},               {"record-gossip", &record}, {"bad-records", &bad},
+      {"extreme-times", &extreme}};
   for (const auto& [name, w] : seeds) s->Add("mesh_core", name, w->bytes());
 }
 
