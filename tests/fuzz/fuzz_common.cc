@@ -50,25 +50,24 @@ Identities MakeIdentities() {
   ids.other_ca = KeyFromSeed(0xCB);
   for (uint8_t i = 0; i < 4; ++i) {
     ids.node_keys.push_back(KeyFromSeed(static_cast<uint8_t>(0x10 + i)));
-    ids.nodes.push_back(mesh::IssueCertificate(ids.ca, mesh::Role::kNode,
-                                               "node-" + std::to_string(i),
-                                               ids.node_keys.back().public_key(), kNowS - kDay,
-                                               kNowS + kYear));
+    ids.nodes.push_back(
+        mesh::IssueCertificate(ids.ca, mesh::Role::kNode, "node-" + std::to_string(i),
+                               ids.node_keys.back().public_key(), kNowS - kDay, kNowS + kYear));
   }
   const char* names[] = {"alice", "bob"};
   for (uint8_t i = 0; i < 2; ++i) {
     ids.client_keys.push_back(KeyFromSeed(static_cast<uint8_t>(0x20 + i)));
     ids.clients.push_back(mesh::IssueCertificate(ids.ca, mesh::Role::kClient, names[i],
-                                                 ids.client_keys.back().public_key(),
-                                                 kNowS - kDay, kNowS + kYear));
+                                                 ids.client_keys.back().public_key(), kNowS - kDay,
+                                                 kNowS + kYear));
   }
   const mesh::PublicKey& k3 = ids.node_keys[3].public_key();
-  ids.expired = mesh::IssueCertificate(ids.ca, mesh::Role::kNode, "node-3", k3, kNowS - kYear,
-                                       kNowS - kDay);
-  ids.not_yet_valid = mesh::IssueCertificate(ids.ca, mesh::Role::kNode, "node-3", k3,
-                                             kNowS + kDay, kNowS + kYear);
-  ids.foreign = mesh::IssueCertificate(ids.other_ca, mesh::Role::kNode, "node-3", k3,
-                                       kNowS - kDay, kNowS + kYear);
+  ids.expired =
+      mesh::IssueCertificate(ids.ca, mesh::Role::kNode, "node-3", k3, kNowS - kYear, kNowS - kDay);
+  ids.not_yet_valid =
+      mesh::IssueCertificate(ids.ca, mesh::Role::kNode, "node-3", k3, kNowS + kDay, kNowS + kYear);
+  ids.foreign = mesh::IssueCertificate(ids.other_ca, mesh::Role::kNode, "node-3", k3, kNowS - kDay,
+                                       kNowS + kYear);
   return ids;
 }
 

@@ -17,13 +17,12 @@
 
 // An invariant of the code under test; a failure is a finding (abort: libFuzzer saves the
 // input).
-#define FUZZ_CHECK(cond)                                                         \
-  do {                                                                           \
-    if (!(cond)) {                                                               \
-      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, \
-                   __LINE__);                                                    \
-      std::abort();                                                              \
-    }                                                                            \
+#define FUZZ_CHECK(cond)                                                                  \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      std::fprintf(stderr, "FUZZ_CHECK failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+      std::abort();                                                                       \
+    }                                                                                     \
   } while (0)
 
 namespace fuzz {
@@ -44,7 +43,7 @@ struct Identities {
   std::vector<mesh::SigningKey> node_keys;  // 4 nodes
   std::vector<mesh::Certificate> nodes;     // "node-0".."node-3", role node
   std::vector<mesh::SigningKey> client_keys;
-  std::vector<mesh::Certificate> clients;  // "alice", "bob", role client
+  std::vector<mesh::Certificate> clients;             // "alice", "bob", role client
   mesh::Certificate expired, not_yet_valid, foreign;  // node certs for node_keys[3]
   // The key whose public half is `subject`, or nullptr.
   const mesh::SigningKey* KeyFor(const mesh::PublicKey& subject) const;
@@ -99,7 +98,9 @@ class Writer {
   Writer& Bytes(std::string_view s) {
     return Bytes({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
   }
-  Writer& Chunk(std::span<const uint8_t> b) { return U16(static_cast<uint16_t>(b.size())).Bytes(b); }
+  Writer& Chunk(std::span<const uint8_t> b) {
+    return U16(static_cast<uint16_t>(b.size())).Bytes(b);
+  }
   Writer& Chunk(std::string_view s) {
     return Chunk({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
   }

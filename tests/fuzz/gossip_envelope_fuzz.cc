@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case GossipKind::kDead: {
       Claim claim;
       if (DecodeClaim(moved.body, &claim).ok()) {
-        FUZZ_CHECK(EncodeClaim(claim) == std::vector<uint8_t>(moved.body.begin(), moved.body.end()));
+        FUZZ_CHECK(EncodeClaim(claim) ==
+                   std::vector<uint8_t>(moved.body.begin(), moved.body.end()));
       }
       break;
     }

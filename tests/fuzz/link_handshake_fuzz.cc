@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       {Role::kNode}, {Role::kNode, Role::kClient}, {Role::kClient}};
   const std::vector<Role> accepted = kAccepts[(setup >> 1) % 3];
   const uint8_t who = in.U8() % 7;
-  const Certificate certs[] = {ids.nodes[1], ids.clients[0], ids.expired, ids.not_yet_valid,
+  const Certificate certs[] = {ids.nodes[1], ids.clients[0], ids.expired,  ids.not_yet_valid,
                                ids.foreign,  ids.nodes[1],   Certificate()};
   Certificate peer_cert = certs[who];
   if (who == 6) {  // the CA's own certificate: self-signed, role ca
@@ -77,8 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   noise::HandshakeState peer;
   noise::KeyPair peer_static = noise::KeyPair::Generate();
   const auto prologue = fuzz::AsBytes(kLinkPrologue);
-  FUZZ_CHECK(peer.Initialize("Noise_XX_25519_ChaChaPoly_SHA256", !dial, prologue, &peer_static, {})
-                 .ok());
+  FUZZ_CHECK(
+      peer.Initialize("Noise_XX_25519_ChaChaPoly_SHA256", !dial, prologue, &peer_static, {}).ok());
   std::vector<uint8_t> identity;
   if (payload_mode == 1) {
     identity = in.Chunk();
@@ -134,13 +134,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(me.failure() != HandshakeFailure::kNone);
     LinkSession none;
     FUZZ_CHECK(!me.TakeSession(&none).ok());
-    const bool acceptable = std::find(accepted.begin(), accepted.end(), peer_cert.role) !=
-                            accepted.end();
+    const bool acceptable =
+        std::find(accepted.begin(), accepted.end(), peer_cert.role) != accepted.end();
     if (!tampered && !payload_in_1 && payload_mode == 0) {  // an honest peer
       FUZZ_CHECK(!(who <= 1 && acceptable));                // a valid one is admitted
       const HandshakeFailure want[] = {
-          HandshakeFailure::kWrongRole,   HandshakeFailure::kWrongRole,
-          HandshakeFailure::kExpired,     HandshakeFailure::kNotYetValid,
+          HandshakeFailure::kWrongRole,
+          HandshakeFailure::kWrongRole,
+          HandshakeFailure::kExpired,
+          HandshakeFailure::kNotYetValid,
           HandshakeFailure::kOtherCa,
           acceptable ? HandshakeFailure::kBadKeySignature : HandshakeFailure::kWrongRole,
           HandshakeFailure::kWrongRole};
@@ -153,8 +155,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(!me.TakeSession(&session).ok());
   // Admitted: a valid certificate, of a role we accept, whose key signed the session key.
   FUZZ_CHECK(std::find(accepted.begin(), accepted.end(), session.peer.role) != accepted.end());
-  FUZZ_CHECK(VerifyCertificate(session.peer, ids.ca.public_key(), fuzz::kNowS, session.peer.role)
-                 .ok());
+  FUZZ_CHECK(
+      VerifyCertificate(session.peer, ids.ca.public_key(), fuzz::kNowS, session.peer.role).ok());
   FUZZ_CHECK(session.peer.Encode() == peer_cert.Encode() && who != 5);
   FUZZ_CHECK(peer.IsComplete());
   noise::CipherState peer_send, peer_recv;

@@ -45,15 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const mesh::SigningKey* key = ids.KeyFor(record.certificate.subject);
     if (key == nullptr) return 0;
     const MemberRecord made = MemberRecord::Make(*key, record.certificate, record.address,
-                                                 record.incarnation, record.left,
-                                                 record.signed_ms);
+                                                 record.incarnation, record.left, record.signed_ms);
     MemberRecord back;
     FUZZ_CHECK(MemberRecord::Decode(made.encoded, &back).ok());
     FUZZ_CHECK(back.encoded == made.encoded);
     const mesh::Status s = back.Verify(ids.ca.public_key(), fuzz::kNowS);
     // A record signed by its member verifies exactly when its certificate does.
-    FUZZ_CHECK(s.ok() == mesh::VerifyCertificate(back.certificate, ids.ca.public_key(),
-                                                 fuzz::kNowS, mesh::Role::kNode)
+    FUZZ_CHECK(s.ok() == mesh::VerifyCertificate(back.certificate, ids.ca.public_key(), fuzz::kNowS,
+                                                 mesh::Role::kNode)
                              .ok());
     return 0;
   }

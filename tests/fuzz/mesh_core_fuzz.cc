@@ -123,7 +123,8 @@ std::vector<uint8_t> BuildRecord(fuzz::Reader& in) {
   if ((who & 0x30) == 0x10) cert = &Ids().expired;
   if ((who & 0x30) == 0x20) cert = &Ids().foreign;
   const SigningKey& signer = cert == &Ids().nodes[who % 4] ? key : Ids().node_keys[3];
-  const std::string address = (who & 0x40) ? in.Text() : "node-" + std::to_string(who % 4) + ":7400";
+  const std::string address =
+      (who & 0x40) ? in.Text() : "node-" + std::to_string(who % 4) + ":7400";
   const uint64_t incarnation = (who & 0x80) ? in.U64() : fuzz::kNowMs + in.U8();
   const bool left = in.Bool();
   auto bytes = MemberRecord::Make(signer, *cert, address, incarnation, left, fuzz::kNowMs).encoded;
@@ -226,7 +227,8 @@ void Harness::Step(fuzz::Reader& in) {
       break;
     }
     case 5:  // PING-REQ
-      core->OnMessage(now, link, EncodePingReq({in.U8(), Ids().node_keys[in.U8() % 4].public_key()}));
+      core->OnMessage(now, link,
+                      EncodePingReq({in.U8(), Ids().node_keys[in.U8() % 4].public_key()}));
       break;
     case 6: {  // DIRECT
       Direct d{static_cast<DirectKind>(in.U8() % 4), in.U8(), in.Text(), in.Chunk()};

@@ -14,10 +14,9 @@ using namespace mesh::noise;
 namespace {
 
 constexpr const char* kPatterns[] = {
-    "N",    "K",    "X",    "NN",   "NK",   "NX",  "KN",   "KK",  "KX",  "XN",
-    "XK",   "XX",   "IN",   "IK",   "IX",   "NK1", "NX1",  "X1N", "X1K", "XK1",
-    "X1K1", "X1X",  "XX1",  "X1X1", "K1N",  "K1K", "KK1",  "K1K1", "K1X", "KX1",
-    "K1X1", "I1N",  "I1K",  "IK1",  "I1K1", "I1X", "IX1",  "I1X1",
+    "N",   "K",    "X",   "NN",  "NK",   "NX",  "KN",  "KK",   "KX",   "XN",  "XK",   "XX",   "IN",
+    "IK",  "IX",   "NK1", "NX1", "X1N",  "X1K", "XK1", "X1K1", "X1X",  "XX1", "X1X1", "K1N",  "K1K",
+    "KK1", "K1K1", "K1X", "KX1", "K1X1", "I1N", "I1K", "IK1",  "I1K1", "I1X", "IX1",  "I1X1",
 };
 
 KeyPair Fixed(uint8_t tag) {

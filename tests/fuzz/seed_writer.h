@@ -36,9 +36,9 @@ inline std::vector<uint8_t> WithMode(uint8_t mode, std::span<const uint8_t> body
   return out;
 }
 
-void WriteMeshSeeds(Seeds* seeds);        // seed_writer_mesh.cc
-void WriteHandshakeSeeds(Seeds* seeds);   // seed_writer_mesh.cc
-void WriteVaultSeeds(Seeds* seeds);       // seed_writer_vault.cc
+void WriteMeshSeeds(Seeds* seeds);       // seed_writer_mesh.cc
+void WriteHandshakeSeeds(Seeds* seeds);  // seed_writer_mesh.cc
+void WriteVaultSeeds(Seeds* seeds);      // seed_writer_vault.cc
 
 }  // namespace fuzz
 

@@ -33,15 +33,19 @@ std::vector<uint8_t> Envelope(int origin, GossipKind kind, std::span<const uint8
 void CertificateSeeds(Seeds* s) {
   const auto& ids = Ids();
   const std::pair<std::string, Certificate> certs[] = {
-      {"node-0", ids.nodes[0]},     {"node-1", ids.nodes[1]},
-      {"alice", ids.clients[0]},    {"bob", ids.clients[1]},
-      {"expired", ids.expired},     {"not-yet-valid", ids.not_yet_valid},
+      {"node-0", ids.nodes[0]},
+      {"node-1", ids.nodes[1]},
+      {"alice", ids.clients[0]},
+      {"bob", ids.clients[1]},
+      {"expired", ids.expired},
+      {"not-yet-valid", ids.not_yet_valid},
       {"foreign", ids.foreign},
       {"ca", IssueCertificate(ids.ca, Role::kCa, "ca", ids.ca.public_key(), kNowS, kNowS + 1)}};
   for (const auto& [name, cert] : certs) {
     s->Add("certificate", name, WithMode(0, cert.Encode()));
     s->Add("certificate", name + "-resign", WithMode(1, cert.Encode()));
-    s->Add("key_files", "cert-" + name, WithMode(0, Armor(kCertificateLabel, cert.Encode()).span()));
+    s->Add("key_files", "cert-" + name,
+           WithMode(0, Armor(kCertificateLabel, cert.Encode()).span()));
   }
   // Private key files: MVK1 || 0x01 || seed.
   std::vector<uint8_t> raw = {'M', 'V', 'K', '1', 1};
@@ -117,9 +121,9 @@ void LinkCodecSeeds(Seeds* s) {
   flip.U8(4).U8(3).Chunk(std::vector<uint8_t>{0, 'x'}).U16(5);
   raw.U8(4).U8(1).Chunk(std::string(20, 'r'));
   const std::pair<const char*, const Writer*> seeds[] = {
-      {"one-frame", &one}, {"two-chunks", &two},  {"empty-message", &empty},
-      {"seal", &seal},     {"seal-multi", &multi}, {"over-limit", &over},
-      {"bad-flags", &flags}, {"flipped", &flip},  {"raw", &raw}};
+      {"one-frame", &one},   {"two-chunks", &two},   {"empty-message", &empty},
+      {"seal", &seal},       {"seal-multi", &multi}, {"over-limit", &over},
+      {"bad-flags", &flags}, {"flipped", &flip},     {"raw", &raw}};
   for (const auto& [name, w] : seeds) s->Add("link_codec", name, w->bytes());
 }
 
@@ -138,8 +142,14 @@ Writer& EventGossip(Writer& w, uint8_t origin, uint8_t seq) {
   return w.U8(3).U8(0).U8(0).U8(origin).U8(seq).U16(0).Chunk("chat").Chunk(R"({"text":"hi"})");
 }
 Writer& Claim(Writer& w, uint8_t origin, uint8_t kind, uint8_t target) {
-  return w.U8(3).U8(0).U8(0).U8(static_cast<uint8_t>(origin | kind << 2)).U8(9).U16(0).U8(target).U64(
-      static_cast<uint64_t>(kNowMs) + 3);
+  return w.U8(3)
+      .U8(0)
+      .U8(0)
+      .U8(static_cast<uint8_t>(origin | kind << 2))
+      .U8(9)
+      .U16(0)
+      .U8(target)
+      .U64(static_cast<uint64_t>(kNowMs) + 3);
 }
 
 void CoreSeeds(Seeds* s) {
@@ -172,14 +182,21 @@ void CoreSeeds(Seeds* s) {
   extreme.Chunk("chat").Chunk("{}");
   extreme.U8(3).U8(0).U8(0).U8(0x21).U8(2).U64(0x7fffffffffffffffull).Chunk("chat").Chunk("{}");
   bad.U8(1);
-  bad.U8(1).U8(0).U8(1).U8(0x13).U8(0).U8(0).U8(0).U8(0);  // an expired certificate's record
+  bad.U8(1).U8(0).U8(1).U8(0x13).U8(0).U8(0).U8(0).U8(0);         // an expired certificate's record
   Hello(bad, 2).U8(1).U8(0).U8(0).U8(2).U8(0).U8(0).U8(5).U8(0);  // a flipped byte
-  const std::pair<const char*, const Writer*> seeds[] = {
-      {"hello-sync", &hello_sync}, {"gossip-event", &gossip}, {"gossip-claims", &claims},
-      {"probe", &probe},           {"client-direct", &direct}, {"dialed", &dial},
-      {"deferred-verify", &deferred}, {"app", &app},           {"leave", &leave},
-      {"raw", &raw},               {"record-gossip", &record}, {"bad-records", &bad},
-      {"extreme-times", &extreme}};
+  const std::pair<const char*, const Writer*> seeds[] = {{"hello-sync", &hello_sync},
+                                                         {"gossip-event", &gossip},
+                                                         {"gossip-claims", &claims},
+                                                         {"probe", &probe},
+                                                         {"client-direct", &direct},
+                                                         {"dialed", &dial},
+                                                         {"deferred-verify", &deferred},
+                                                         {"app", &app},
+                                                         {"leave", &leave},
+                                                         {"raw", &raw},
+                                                         {"record-gossip", &record},
+                                                         {"bad-records", &bad},
+                                                         {"extreme-times", &extreme}};
   for (const auto& [name, w] : seeds) s->Add("mesh_core", name, w->bytes());
 }
 
@@ -205,10 +222,9 @@ std::map<std::string, std::vector<std::vector<uint8_t>>> VectorPayloads() {
 }
 
 constexpr const char* kPatterns[] = {
-    "N",   "K",   "X",    "NN",   "NK",   "NX",  "KN",   "KK",   "KX",  "XN",  "XK",  "XX",  "IN",
-    "IK",  "IX",  "NK1",  "NX1",  "X1N",  "X1K", "XK1",  "X1K1", "X1X", "XX1", "X1X1", "K1N",
-    "K1K", "KK1", "K1K1", "K1X",  "KX1",  "K1X1", "I1N", "I1K",  "IK1", "I1K1", "I1X", "IX1",
-    "I1X1"};
+    "N",   "K",    "X",   "NN",  "NK",   "NX",  "KN",  "KK",   "KX",   "XN",  "XK",   "XX",  "IN",
+    "IK",  "IX",   "NK1", "NX1", "X1N",  "X1K", "XK1", "X1K1", "X1X",  "XX1", "X1X1", "K1N", "K1K",
+    "KK1", "K1K1", "K1X", "KX1", "K1X1", "I1N", "I1K", "IK1",  "I1K1", "I1X", "IX1",  "I1X1"};
 
 // How many handshake messages a pattern has (tokens separated by '|' in the spec table):
 // counted by running it.
@@ -219,11 +235,11 @@ size_t MessageCount(const std::string& pattern) {
   const bool ipre = pattern[0] == 'K';
   const char last = pattern.back() == '1' ? pattern[pattern.size() - 2] : pattern.back();
   const bool rpre = last == 'K' || pattern == "N" || pattern == "X";
-  if (!i.Initialize(name, true, {}, &pair, rpre ? std::span<const uint8_t>(pair.public_key)
-                                                : std::span<const uint8_t>())
+  if (!i.Initialize(name, true, {}, &pair,
+                    rpre ? std::span<const uint8_t>(pair.public_key) : std::span<const uint8_t>())
            .ok() ||
-      !r.Initialize(name, false, {}, &pair, ipre ? std::span<const uint8_t>(pair.public_key)
-                                                 : std::span<const uint8_t>())
+      !r.Initialize(name, false, {}, &pair,
+                    ipre ? std::span<const uint8_t>(pair.public_key) : std::span<const uint8_t>())
            .ok()) {
     return 0;
   }
@@ -282,17 +298,20 @@ void LinkHandshakeSeeds(Seeds* s) {
     }
   }
   Writer node_only, client_only, raw, flipped, payload1, tamper1, tamper3;
-  node_only.U8(1).U8(1).U8(0).U8(0);                  // dialer meets a client
-  client_only.U8(4).U8(1).U8(0).U8(0).U8(0).U8(0);    // listener for clients only
+  node_only.U8(1).U8(1).U8(0).U8(0);                // dialer meets a client
+  client_only.U8(4).U8(1).U8(0).U8(0).U8(0).U8(0);  // listener for clients only
   raw.U8(2).U8(0).U8(1).Chunk("junk").U8(0).U8(0).U8(0);
   flipped.U8(3).U8(0).U8(2).U16(100).U8(0);
   payload1.U8(2).U8(0).U8(0).U8(1).Chunk("hi").U8(0).U8(0);
   tamper1.U8(2).U8(0).U8(0).U8(0).U8(2).U16(20).U8(0);
   tamper3.U8(2).U8(0).U8(0).U8(0).U8(0).U8(1).U16(77);
-  const std::pair<const char*, const Writer*> more[] = {
-      {"dial-meets-client", &node_only}, {"clients-only", &client_only}, {"raw-payload", &raw},
-      {"flipped-payload", &flipped},     {"payload-in-1", &payload1},   {"tamper-1", &tamper1},
-      {"tamper-3", &tamper3}};
+  const std::pair<const char*, const Writer*> more[] = {{"dial-meets-client", &node_only},
+                                                        {"clients-only", &client_only},
+                                                        {"raw-payload", &raw},
+                                                        {"flipped-payload", &flipped},
+                                                        {"payload-in-1", &payload1},
+                                                        {"tamper-1", &tamper1},
+                                                        {"tamper-3", &tamper3}};
   for (const auto& [name, w] : more) s->Add("link_handshake", name, w->bytes());
 }
 

@@ -56,9 +56,10 @@ void ShareSeeds(Seeds* s) {
     s->Add("text_share", "line-" + l.origin, l.text);
     s->Add("text_share", "covered-" + l.origin, l.text.substr(0, l.text.size() - 9));
   }
-  s->Add("text_share", "doc-example",
-         "mvs1.2of3.1.hVKVibzFa-c.eF-Oc7fwqSMyKEOnF-I69PBm3E7HX0U3cUUF_mxQYtOartfkWK6miVDjKBwelPil5_"
-         "xHTTTLgYhIWQKxrRPiOhgj.2958fafb");
+  s->Add(
+      "text_share", "doc-example",
+      "mvs1.2of3.1.hVKVibzFa-c.eF-Oc7fwqSMyKEOnF-I69PBm3E7HX0U3cUUF_mxQYtOartfkWK6miVDjKBwelPil5_"
+      "xHTTTLgYhIWQKxrRPiOhgj.2958fafb");
   s->Add("text_share", "other-version", "mvs2.2of3.1.AAAAAAAAAAA.AQI.00000000");
   // Vault / OpenBao vectors (npm shamir-secret-sharing), hex and base64.
   std::ifstream f(MESHVAULT_SOURCE_DIR "/tests/compat/vault_vectors.json");
@@ -162,8 +163,8 @@ void RecordSeeds(Seeds* s, const Fixture& f) {
   const BoxKey holder = BoxKey::FromSigningKey(Ids().node_keys[0]);
   const std::vector<uint8_t> sealed = f.share.SealTo(holder.public_key());
   std::vector<uint8_t> plain(sealed.size() - crypto_box_SEALBYTES);
-  if (crypto_box_seal_open(plain.data(), sealed.data(), sealed.size(),
-                           holder.public_key().data(), holder.secret()) != 0) {
+  if (crypto_box_seal_open(plain.data(), sealed.data(), sealed.size(), holder.public_key().data(),
+                           holder.secret()) != 0) {
     std::abort();
   }
   s->Add("sealed_share", "plain", WithMode(1, plain));

@@ -22,8 +22,8 @@ struct Field {
 
 // Every base64 field of vault.* requests and replies, with the limit its reader passes.
 constexpr Field kBase64Fields[] = {
-    {"manifest", kMaxManifestBytes}, {"commit", kMaxCommitBytes},
-    {"request", kMaxGetRequestBytes}, {"share", kMaxSealedShareBytes},
+    {"manifest", kMaxManifestBytes},   {"commit", kMaxCommitBytes},
+    {"request", kMaxGetRequestBytes},  {"share", kMaxSealedShareBytes},
     {"holder", mesh::kPublicKeyBytes}, {"digest", 32},
     {"ack", mesh::kSignatureBytes},    {"certificate", mesh::kMaxCertificateBytes},
 };

@@ -242,9 +242,9 @@ TEST_CASE("envelopes stamped at the ends of the i64 range are outside the replay
   f.host.answer_inline = true;
   const auto body = EncodeEvent("test", std::vector<uint8_t>{'{', '}'});
   uint64_t seq = 1;
-  for (const int64_t sent : {std::numeric_limits<int64_t>::min() + f.host.now_ms,
-                             std::numeric_limits<int64_t>::min(),
-                             std::numeric_limits<int64_t>::max()}) {
+  for (const int64_t sent :
+       {std::numeric_limits<int64_t>::min() + f.host.now_ms, std::numeric_limits<int64_t>::min(),
+        std::numeric_limits<int64_t>::max()}) {
     auto env = GossipEnvelope::Make(f.peers[0], GossipKind::kEvent, seq++, sent, body);
     f.core->OnMessage(1, Fixture::Link(0), EncodeGossip(0, env.encoded));
   }

@@ -97,7 +97,8 @@ TEST_CASE("truncated, extended and garbage lines are rejected with a reason", "[
   CHECK(Decode(MakeShare(5000), 1000, &d).code() == mesh::Status::Code::kResourceExhausted);
 }
 
-TEST_CASE("a share spelled with a byte 0x80-0xFF is refused, not read as '_'", "[text_share][fuzz]") {
+TEST_CASE("a share spelled with a byte 0x80-0xFF is refused, not read as '_'",
+          "[text_share][fuzz]") {
   // Found by the text_share fuzz target: libsodium 1.0.18's base64 decoder reads every byte
   // 0x80-0xFF as the 64th character, so a line with such a byte (its checksum recomputed)
   // decoded to a valid share: a second spelling of the same share.
