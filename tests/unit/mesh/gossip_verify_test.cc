@@ -233,6 +233,8 @@ TEST_CASE("a host that answers inside VerifyGossip behaves like a synchronous ch
 
 }  // namespace mesh::core
 
+namespace mesh::core {
+
 TEST_CASE("envelopes stamped at the ends of the i64 range are outside the replay window",
           "[gossip][fuzz]") {
   // Found with the mesh_core fuzz target: the skew was computed as now - sent_ms, which
@@ -251,3 +253,5 @@ TEST_CASE("envelopes stamped at the ends of the i64 range are outside the replay
   CHECK(f.Counter("dropped.outside_replay_window") == 3);
   CHECK(f.host.delivered.empty());
 }
+
+}  // namespace mesh::core
