@@ -31,6 +31,8 @@ if [[ "${FUZZ_SKIP_BUILD:-0}" != 1 ]]; then
 fi
 
 build=build/fuzz
+# key_files and storage_key write a scratch file per input: memory is faster than disk.
+[[ -z "${TMPDIR:-}" && -w /dev/shm ]] && export TMPDIR=/dev/shm
 mkdir -p "$build/artifacts" "$build/logs"
 status=0
 
