@@ -8,6 +8,8 @@
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --build    only what building the libraries and the binary needs
 #   scripts/install-deps.sh --runtime  only the shared libraries the binary links against
+#   scripts/install-deps.sh --fuzz     build + test dependencies and clang's libFuzzer runtime
+#                                      (scripts/fuzz.sh)
 set -euo pipefail
 
 build_pkgs=(
@@ -20,18 +22,23 @@ build_pkgs=(
 test_pkgs=(catch2 valgrind docker-compose shellcheck iproute2 sqlite3)
 runtime_pkgs=(libsodium23 libsqlite3-0 libspdlog1.10 libfmt9 ca-certificates)
 
+# libFuzzer and the sanitizer runtimes ship in libclang-rt-14-dev; llvm has llvm-symbolizer;
+# clang is Debian 12's clang++ (14), which the fuzz preset names.
+fuzz_pkgs=(clang libclang-rt-14-dev llvm)
+
 case "${1:-}" in
   --runtime) pkgs=("${runtime_pkgs[@]}") ;;
   --build) pkgs=("${build_pkgs[@]}") ;;
-  "")
+  "" | --fuzz)
     pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}")
+    [[ "${1:-}" == "--fuzz" ]] && pkgs+=("${fuzz_pkgs[@]}")
     # Node.js runs the cross-implementation test against the npm `shamir-secret-sharing`
     # package. A machine that already has node/npm from elsewhere keeps them.
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     ;;
   *)
-    echo "install-deps: unknown option '$1' (expected nothing, --build or --runtime)" >&2
+    echo "install-deps: unknown option '$1' (expected nothing, --build, --runtime or --fuzz)" >&2
     exit 1
     ;;
 esac

@@ -378,10 +378,9 @@ void NodeImpl::Deliver(const core::Delivery& d) {
   m.from_name = d.from_name;
   m.from_role = d.from_role;
   m.event = d.event;
-  m.data = Json::parse(d.payload.begin(), d.payload.end(), nullptr, /*allow_exceptions=*/false);
-  if (m.data.is_discarded()) {
+  if (mesh::Status s = ParseJson(d.payload, &m.data); !s.ok()) {
     core_->Count("dropped.bad_json");
-    if (responder.expected()) responder.Error("payload is not JSON");
+    if (responder.expected()) responder.Error("payload is not JSON: " + s.message());
     return;
   }
   try {
@@ -419,8 +418,10 @@ void NodeImpl::Replied(uint64_t token, const mesh::Status& status,
   ReplyCallback cb = std::move(it->second);
   replies_.erase(it);
   if (!status.ok()) return cb(status, Json());
-  Json reply = Json::parse(payload.begin(), payload.end(), nullptr, false);
-  if (reply.is_discarded()) return cb(mesh::Status::Corruption("reply is not JSON"), Json());
+  Json reply;
+  if (mesh::Status s = ParseJson(payload, &reply); !s.ok()) {
+    return cb(mesh::Status::Corruption("reply is not JSON: " + s.message()), Json());
+  }
   cb(status, reply);
 }
 

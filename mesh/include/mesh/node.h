@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@
 namespace mesh {
 
 using Json = nlohmann::json;
+
+// JSON from the network nests at most this deep. nlohmann::json copies, compares and dumps
+// recursively, so a payload of 100,000 '[' would overflow the stack of whoever copies it.
+inline constexpr size_t kMaxJsonDepth = 64;
+// Parses JSON text that came from outside: InvalidArgument when it is not JSON or nests
+// deeper than kMaxJsonDepth (checked before parsing, so the parser allocates nothing for it).
+// Node and Client parse every payload and reply with it.
+Status ParseJson(std::span<const uint8_t> text, Json* out);
 
 // A message for the application: a broadcast, a direct message or a request.
 struct Message {

@@ -277,8 +277,9 @@ void Core::MaintainViews(int64_t now) {
         }
         continue;
       }
-      bool pending =
-          std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == id; });
+      // (clang before 16 cannot capture a structured binding: `key` names it for the lambda)
+      bool pending = std::any_of(dials_.begin(), dials_.end(),
+                                 [&, &key = id](auto& d) { return d.second.expect == key; });
       if (!pending) candidates.push_back(&m);
     }
     size_t need = config_.active_target - std::min(config_.active_target, active + dialing);
@@ -329,8 +330,8 @@ void Core::RedialFailed(int64_t now) {
   std::vector<Member*> failed;
   for (auto& [id, m] : members_) {
     if (m.state != MemberState::kDead || now < m.next_dial || LinkTo(id) != nullptr) continue;
-    const bool pending =
-        std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == id; });
+    const bool pending = std::any_of(dials_.begin(), dials_.end(),
+                                     [&, &key = id](auto& d) { return d.second.expect == key; });
     if (!pending) failed.push_back(&m);
   }
   if (!failed.empty()) DialMember(now, *failed[host_->Random() % failed.size()], true);

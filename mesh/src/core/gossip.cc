@@ -5,8 +5,6 @@
 // is one function (Forward) so tree-based dissemination can replace flooding. The signature
 // check is the host's (VerifyGossip): the envelope waits in `verifying_` until the answer
 // (OnGossipVerified), and copies that arrive meanwhile count as duplicates.
-#include <cstdlib>
-
 #include "core/core.h"
 
 namespace mesh::core {
@@ -54,8 +52,9 @@ void Core::HandleGossip(Link& link, std::span<const uint8_t> message) {
     Count("gossip_duplicates");
     return;
   }
-  const int64_t skew = host_->UnixMs() - env.sent_ms;
-  if (std::llabs(skew) > config_.replay_window.count()) {
+  // |local - sent| > window, written so nothing overflows: sent_ms is any i64 the origin chose.
+  const int64_t local = host_->UnixMs(), window = config_.replay_window.count();
+  if (env.sent_ms < local - window || env.sent_ms > local + window) {
     Count("dropped.outside_replay_window");
     return;
   }
