@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mesh/config.h"
 #include "mesh/node.h"
@@ -43,6 +44,18 @@ struct AgentStatus {
   uint64_t puts = 0, gets = 0, denied = 0;  // share stores and releases by this holder
 };
 
+// Where a secret's current version lives, for operators (the admin page): no share data.
+struct SecretPlacement {
+  uint64_t version = 0;
+  int threshold = 0;
+  bool deleted = false;
+  struct Holder {
+    std::string name;   // the holder's certificate name
+    std::string state;  // as this node sees it: "alive", "suspect", "failed", "left", "unknown"
+  };
+  std::vector<Holder> holders;  // share order
+};
+
 class Agent {
  public:
   // Opens the store in config.data_dir and registers the vault events on `node`, which
@@ -53,6 +66,8 @@ class Agent {
   virtual ~Agent() = default;
 
   virtual AgentStatus Status() = 0;
+  // The current version of `name` in this node's manifests; NotFound when it has none.
+  virtual mesh::Status Placement(const std::string& name, SecretPlacement* out) = 0;
 };
 
 }  // namespace vault

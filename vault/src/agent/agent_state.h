@@ -26,6 +26,8 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   void Register();
   void Shutdown();
   AgentStatus Status();
+  // Thread-safe (the store serialises its own use).
+  mesh::Status Placement(const std::string& name, SecretPlacement* out);
 
  private:
   using Handler = void (AgentState::*)(const mesh::Message&, const mesh::Responder&);
