@@ -7,14 +7,16 @@
 namespace mesh::core {
 
 Core::Core(const Config& config, Host* host, std::string advertise, uint64_t incarnation,
-           uint64_t sequence, uint64_t sequence_reserved)
+           uint64_t sequence, uint64_t sequence_reserved, Counters* counters)
     : config_(config),
       host_(host),
       advertise_(std::move(advertise)),
       incarnation_(incarnation),
       sequence_(sequence),
       sequence_reserved_(sequence_reserved),
-      seen_(config.seen_ttl.count(), config.seen_cache_max) {
+      seen_(config.seen_ttl.count(), config.seen_cache_max),
+      own_counters_(counters ? nullptr : std::make_unique<Counters>()),
+      counters_(counters ? counters : own_counters_.get()) {
   self_ = MemberRecord::Make(*config_.key, config_.certificate, advertise_, incarnation_, false,
                              host_->UnixMs());
 }
@@ -44,6 +46,7 @@ void Core::Leave(int64_t now) {
 }
 
 void Core::OnLinkUp(int64_t now, LinkId id, const Certificate& peer, uint64_t dial_id) {
+  gauges_dirty_ = true;
   Link link;
   link.id = id;
   link.peer = peer;
@@ -120,6 +123,7 @@ void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
 }
 
 void Core::OnLinkDown(int64_t now, LinkId id) {
+  gauges_dirty_ = true;
   auto it = links_.find(id);
   if (it == links_.end()) return;
   Link link = std::move(it->second);
@@ -173,6 +177,7 @@ void Core::OnMessage(int64_t now, LinkId id, std::vector<uint8_t> message) {
 }
 
 void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message) {
+  gauges_dirty_ = true;
   Hello hello;
   MemberRecord record;
   if (!DecodeHello(message, &hello).ok() || !MemberRecord::Decode(hello.record, &record).ok()) {
@@ -250,6 +255,7 @@ void Core::Tick(int64_t now) {
     RedialFailed(now);
   }
   next_wakeup_ = now + std::max<int64_t>(1, config_.probe_timeout.count() / 4);
+  PublishGauges();
 }
 
 void Core::MaintainViews(int64_t now) {
@@ -357,6 +363,7 @@ int64_t Core::Backoff(int failures) {
 }
 
 void Core::CloseLink(LinkId id, bool announce) {
+  gauges_dirty_ = true;
   auto it = links_.find(id);
   if (it == links_.end() || it->second.closing) return;
   if (announce) host_->Send(id, EncodeDisconnect());
@@ -382,6 +389,19 @@ std::vector<Core::Link*> Core::ActiveLinks() {
     }
   }
   return out;
+}
+
+void Core::PublishGauges() {
+  gauges_dirty_ = false;
+  uint64_t by_state[4] = {1, 0, 0, 0};  // self is alive, or left once leaving
+  if (leaving_) by_state[0] = 0, by_state[3] = 1;
+  for (const auto& [id, m] : members_) ++by_state[static_cast<size_t>(m.state)];
+  constexpr auto relaxed = std::memory_order_relaxed;
+  counters_->members_alive.store(by_state[0], relaxed);
+  counters_->members_suspect.store(by_state[1], relaxed);
+  counters_->members_failed.store(by_state[2], relaxed);
+  counters_->members_left.store(by_state[3], relaxed);
+  counters_->active_links.store(active_links(), relaxed);
 }
 
 size_t Core::active_links() const {

@@ -45,6 +45,7 @@ bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
     m.state_since = now;
     m.state_since_unix = host_->UnixMs();
     auto [pos, inserted] = members_.emplace(record.id(), std::move(m));
+    gauges_dirty_ = true;
     host_->MemberChanged(Info(pos->second));
     return true;
   }
@@ -113,6 +114,7 @@ void Core::SetState(int64_t now, Member& m, MemberState state, uint64_t incarnat
     FailQueued(m.record.id(),
                ShortId(m.record.id()) + " is " + std::string(MemberStateName(state)));
   }
+  gauges_dirty_ = true;
   host_->MemberChanged(Info(m));
 }
 

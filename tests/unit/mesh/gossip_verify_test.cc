@@ -93,10 +93,7 @@ struct Fixture {
     std::copy(id.begin(), id.end(), message.begin() + 4);  // type, hops, version, kind, origin
     return message;
   }
-  uint64_t Counter(const std::string& name) const {
-    auto it = core->counters().find(name);
-    return it == core->counters().end() ? 0 : it->second;
-  }
+  uint64_t Counter(const std::string& name) const { return core->counter(name); }
 
   SigningKey ca = SigningKey::Generate();
   ManualHost host;

@@ -8,7 +8,9 @@
 #ifndef VAULT_AGENT_H_
 #define VAULT_AGENT_H_
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,11 +39,27 @@ struct AgentConfig {
   mesh::LogFunction log;                 // empty: silent; called on the agent's thread
 };
 
+// A latency histogram as Prometheus keeps one: cumulative counts of observations at or
+// below each bound (seconds); `count` includes those above the last bound (+Inf).
+struct LatencyHistogram {
+  static constexpr size_t kBuckets = 12;
+  static constexpr std::array<double, kBuckets> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                           0.1,   0.25,   0.5,   1,    2.5,   5};
+  std::array<uint64_t, kBuckets> buckets{};
+  uint64_t count = 0;
+  double sum_seconds = 0;
+};
+
 struct AgentStatus {
   size_t secrets = 0;  // names with a live (not deleted) manifest
   size_t tombstones = 0;
   int64_t shares_held = 0;
   uint64_t puts = 0, gets = 0, denied = 0;  // share stores and releases by this holder
+  // Clients' puts and gets that this node served as their entry node, by outcome: ok,
+  // denied, not_found, conflict, unavailable, error, abandoned (every name, zeros included).
+  // A put runs from its first vault.store to its vault.commit; a get is one vault.get.
+  std::map<std::string, uint64_t> client_puts, client_gets;
+  LatencyHistogram put_latency, get_latency;
 };
 
 // Where a secret's current version lives, for operators (the admin page): no share data.

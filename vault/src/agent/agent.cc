@@ -102,6 +102,8 @@ AgentStatus AgentState::Status() {
   st.puts = puts_;
   st.gets = gets_;
   st.denied = denied_;
+  put_metrics_.Snapshot(&st.client_puts, &st.put_latency);
+  get_metrics_.Snapshot(&st.client_gets, &st.get_latency);
   return st;
 }
 
@@ -389,6 +391,7 @@ void AgentState::Tick() {
   if (removed > 0)
     Log(mesh::LogLevel::kInfo,
         "dropped " + std::to_string(removed) + " share(s) of puts that never committed");
+  PrunePutTracks();
   SyncWithPeer();
 }
 
