@@ -1,5 +1,6 @@
 // AdminApi: what the agent's admin HTTP server answers (docs/operations.md): GET or HEAD of
-// /v1/sys/health, /v1/status, /v1/members and /metrics. Thread-safe: the HTTP thread calls
+// /v1/sys/health, /v1/status, /v1/members, /metrics, /v1/topology, /v1/vault/holders/NAME
+// and the page /ui. Thread-safe: the HTTP thread calls
 // Handle while the agent's main thread moves the lifecycle along.
 #ifndef CLI_ADMIN_API_H_
 #define CLI_ADMIN_API_H_
@@ -35,6 +36,7 @@ class AdminApi {
 
  private:
   HttpResponse HealthResponse(Lifecycle lifecycle) const;
+  HttpResponse HoldersResponse(const std::string& escaped_name) const;
   VaultNode* node_;
   const std::string version_;
   std::atomic<Lifecycle> lifecycle_{Lifecycle::kStarting};

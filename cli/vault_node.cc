@@ -1,5 +1,7 @@
 #include "vault_node.h"
 
+#include "topology.h"
+
 namespace cli {
 
 mesh::Status VaultNode::Start(const VaultNodeSetup& setup) {
@@ -23,6 +25,7 @@ mesh::Status VaultNode::Start(const VaultNodeSetup& setup) {
   agent.log = setup.vault_log ? setup.vault_log : setup.log;
   if (setup.fast_timings) agent.sync_interval = mesh::Millis(1000);
   if (auto s = vault::Agent::Create(agent, node_.get(), &agent_); !s.ok()) return s;
+  RegisterLinksEvent(node_.get());  // for the admin page's topology
   return node_->Start();
 }
 

@@ -18,8 +18,9 @@ build_pkgs=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev
 )
 # Tests: Catch2, the constant-time check (valgrind), the ops tests (docker/ checked with
-# docker-compose and shellcheck; network namespaces with iproute2; backups with sqlite3).
-test_pkgs=(catch2 valgrind docker-compose shellcheck iproute2 sqlite3)
+# docker-compose and shellcheck; network namespaces with iproute2; backups with sqlite3), the
+# admin page drawn by headless chromium.
+test_pkgs=(catch2 valgrind docker-compose shellcheck iproute2 sqlite3 chromium)
 runtime_pkgs=(libsodium23 libsqlite3-0 libspdlog1.10 libfmt9 ca-certificates)
 
 # libFuzzer and the sanitizer runtimes ship in libclang-rt-14-dev; llvm has llvm-symbolizer;
