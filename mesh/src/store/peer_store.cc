@@ -171,37 +171,8 @@ Status PeerStore::Init() {
 }
 
 Status PeerStore::Identify() {
-  int64_t app_id = 0;
-  int64_t version = 0;
-  int64_t objects = 0;
-  Status s = QueryInt("PRAGMA application_id", &app_id);
-  if (s.code() == Status::Code::kCorruption) {
-    return Status::Corruption(path_ + " is not a meshvault peer store, or is damaged (" +
-                              sqlite3_errmsg(db_) + ")");
-  }
-  if (s.ok()) s = QueryInt("PRAGMA user_version", &version);
-  if (s.ok()) s = QueryInt("SELECT count(*) FROM sqlite_master", &objects);
-  if (!s.ok()) return s;
-  const bool fresh = app_id == 0 && version == 0 && objects == 0;
-  if (!fresh && app_id != kApplicationId) {
-    return Status::Corruption(path_ + " is not a meshvault peer store");
-  }
-  if (version > kSchemaVersion) {
-    return Status::InvalidArgument("peer store " + path_ + " has schema version " +
-                                   std::to_string(version) + ", but this meshvault knows only " +
-                                   "up to " + std::to_string(kSchemaVersion) +
-                                   "; run a newer meshvault or move the file aside");
-  }
-  if (!fresh && version < 1) {
-    return Status::Corruption("peer store " + path_ + " has an invalid schema version " +
-                              std::to_string(version));
-  }
-  if (!fresh) {
-    std::string check;
-    if (s = QueryText("PRAGMA quick_check(1)", &check); !s.ok()) return s;
-    if (check != "ok") return Status::Corruption("peer store " + path_ + " is damaged: " + check);
-  }
-  return Status::OK();
+  bool fresh = false;
+  return sqlite::Identify(db_, path_, "peer store", kApplicationId, kSchemaVersion, &fresh);
 }
 
 Status PeerStore::Migrate() {

@@ -110,6 +110,40 @@ Status QueryText(sqlite3* db, const char* sql, std::string_view store, std::stri
   return Status::OK();
 }
 
+Status Identify(sqlite3* db, const std::string& path, std::string_view kind, int64_t app_id,
+                int64_t max_version, bool* fresh) {
+  const std::string store = std::string(kind) + " " + path;
+  int64_t found_id = 0;
+  int64_t version = 0;
+  int64_t objects = 0;
+  Status s = QueryInt(db, "PRAGMA application_id", store, &found_id);
+  if (s.code() == Status::Code::kCorruption) {
+    return Status::Corruption(path + " is not a meshvault " + std::string(kind) +
+                              ", or is damaged (" + sqlite3_errmsg(db) + ")");
+  }
+  if (s.ok()) s = QueryInt(db, "PRAGMA user_version", store, &version);
+  if (s.ok()) s = QueryInt(db, "SELECT count(*) FROM sqlite_master", store, &objects);
+  if (!s.ok()) return s;
+  *fresh = found_id == 0 && version == 0 && objects == 0;
+  if (!*fresh && found_id != app_id) {
+    return Status::Corruption(path + " is not a meshvault " + std::string(kind));
+  }
+  if (version > max_version) {
+    return Status::InvalidArgument(store + " has schema version " + std::to_string(version) +
+                                   ", but this meshvault knows only up to " +
+                                   std::to_string(max_version) +
+                                   "; run a newer meshvault or move the file aside");
+  }
+  if (*fresh) return Status::OK();
+  if (version < 1) {
+    return Status::Corruption(store + " has an invalid schema version " + std::to_string(version));
+  }
+  std::string check;
+  if (s = QueryText(db, "PRAGMA quick_check(1)", store, &check); !s.ok()) return s;
+  if (check != "ok") return Status::Corruption(store + " is damaged: " + check);
+  return Status::OK();
+}
+
 Status Prepare(sqlite3* db, const char* sql, std::string_view store, sqlite3_stmt** stmt) {
   const int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr);
   if (rc == SQLITE_ERROR) {

@@ -75,6 +75,12 @@ Status Exec(sqlite3* db, const char* sql, std::string_view store, std::string_vi
 // Runs a one-row statement and gives its first column.
 Status QueryInt(sqlite3* db, const char* sql, std::string_view store, int64_t* value);
 Status QueryText(sqlite3* db, const char* sql, std::string_view store, std::string* value);
+// Checks that the file at `path` (open as `db`) is empty or a `kind` ("peer store") file with
+// application id `app_id`, of schema version 1 to `max_version`, and undamaged (quick_check).
+// *fresh says it is empty. Corruption for a foreign or damaged file, InvalidArgument for a
+// newer schema.
+Status Identify(sqlite3* db, const std::string& path, std::string_view kind, int64_t app_id,
+                int64_t max_version, bool* fresh);
 // Compiles a statement kept for the connection's lifetime. The SQL is the store's own, so a
 // file whose tables do not fit it is reported as Corruption.
 Status Prepare(sqlite3* db, const char* sql, std::string_view store, sqlite3_stmt** stmt);
