@@ -1,5 +1,7 @@
 #include "admin_http.h"
 
+#include <array>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -17,6 +19,14 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 constexpr auto kReadDeadline = std::chrono::seconds(10);
+constexpr size_t kHeaderLimit = 8 * 1024;
+constexpr size_t kBodyLimit = 1024;
+constexpr auto kDrainDeadline = std::chrono::seconds(2);
+constexpr size_t kDrainLimit = 256 * 1024;
+
+HttpResponse JsonError(int status, const std::string& message) {
+  return {status, "application/json", R"({"errors":[")" + message + "\"]}\n"};
+}
 
 // One connection: read one request, answer, close.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -25,8 +35,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       : stream_(std::move(socket)), handler_(handler) {}
 
   void Run() {
-    parser_.header_limit(8 * 1024);
-    parser_.body_limit(1024);
+    parser_.header_limit(kHeaderLimit);
+    parser_.body_limit(kBodyLimit);
     stream_.expires_after(kReadDeadline);
     http::async_read(
         stream_, buffer_, parser_,
@@ -35,27 +45,57 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void OnRead(beast::error_code ec) {
-    if (ec) return;  // timeouts, resets and malformed requests just close
-    const auto& req = parser_.get();
-    HttpResponse r;
-    if (req.method() != http::verb::get) {
-      r = {405, "text/plain", "only GET is served\n"};
-    } else {
-      std::string path(req.target());
-      if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
-      r = handler_(path);
+    // Timeouts and resets just close; a request over the limits or malformed gets a status.
+    if (ec == http::error::header_limit) return Write(JsonError(431, "request header too large"));
+    if (ec == http::error::body_limit) return Write(JsonError(413, "request body too large"));
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset) {
+      return;
     }
+    if (ec) return Write(JsonError(400, "malformed request"));
+    const auto& req = parser_.get();
+    head_ = req.method() == http::verb::head;
+    if (req.method() != http::verb::get && !head_) {
+      response_.set(http::field::allow, "GET, HEAD");
+      return Write(JsonError(405, "method not allowed; use GET or HEAD"));
+    }
+    std::string path(req.target());
+    if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+    Write(handler_(path));
+  }
+
+  void Write(HttpResponse r) {
     response_.result(static_cast<unsigned>(r.status));
-    response_.version(req.version());
+    response_.version(11);
     response_.set(http::field::content_type, r.content_type);
     response_.set(http::field::cache_control, "no-store");
     response_.keep_alive(false);
-    response_.body() = std::move(r.body);
-    response_.prepare_payload();
-    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code, size_t) {
-      beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    });
+    if (head_) {
+      response_.content_length(r.body.size());  // what GET would send, without the body
+    } else {
+      response_.body() = std::move(r.body);
+      response_.prepare_payload();
+    }
+    stream_.expires_after(kReadDeadline);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        beast::error_code ignored;
+                        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                        self->stream_.expires_after(kDrainDeadline);
+                        self->Drain();
+                      });
+  }
+
+  // Lingering close: reads what the client still sends (a refused oversized request) until
+  // it closes, so closing with unread data does not reset the connection before the client
+  // has read the answer. Bounded in time and bytes.
+  void Drain() {
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (!ec && self->drained_ < kDrainLimit) self->Drain();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -63,6 +103,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
   http::response<http::string_body> response_;
+  bool head_ = false;
+  std::array<char, 4096> drain_;
+  size_t drained_ = 0;
 };
 
 }  // namespace
@@ -115,6 +158,48 @@ void AdminHttp::Stop() {
   });
   impl_->ioc.stop();
   impl_->thread.join();
+}
+
+mesh::Status HttpFetch(const std::string& address, const std::string& path,
+                       std::chrono::milliseconds timeout, int* status, std::string* body) {
+  std::string host, port;
+  if (auto s = mesh::SplitHostPort(address, &host, &port); !s.ok()) return s;
+  net::io_context ioc{1};
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  beast::flat_buffer buffer;
+  http::request<http::empty_body> req(http::verb::get, path, 11);
+  req.set(http::field::host, address);
+  req.set(http::field::user_agent, "meshvault");
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1 << 20);
+  beast::error_code result = net::error::timed_out;
+  std::string step = "connect to";
+  const auto fail = [&](beast::error_code ec) { result = ec; };
+  resolver.async_resolve(host, port, [&](beast::error_code ec, tcp::resolver::results_type r) {
+    if (ec) return fail(ec);
+    stream.async_connect(r, [&](beast::error_code ec2, const tcp::endpoint&) {
+      if (ec2) return fail(ec2);
+      step = "read from";
+      http::async_write(stream, req, [&](beast::error_code ec3, size_t) {
+        if (ec3) return fail(ec3);
+        http::async_read(stream, buffer, parser,
+                         [&](beast::error_code ec4, size_t) { result = ec4; });
+      });
+    });
+  });
+  ioc.run_for(timeout);
+  if (!ioc.stopped()) {
+    return mesh::Status::Unavailable("no answer from http://" + address + path + " within " +
+                                     std::to_string(timeout.count()) + " ms");
+  }
+  if (result) {
+    return mesh::Status::Unavailable("cannot " + step + " http://" + address + ": " +
+                                     result.message());
+  }
+  *status = static_cast<int>(parser.get().result_int());
+  *body = parser.get().body();
+  return mesh::Status::OK();
 }
 
 }  // namespace cli

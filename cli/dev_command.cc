@@ -2,8 +2,6 @@
 // `vault server -dev`). A fresh CA, node and client certificates and the nodes' data live in
 // a temporary directory that is deleted on Ctrl-C. Never for real secrets.
 #include <signal.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 #include <stdlib.h>
 
 #include <chrono>
@@ -14,13 +12,12 @@
 
 #include "commands.h"
 #include "exit_codes.h"
+#include "logging.h"
 #include "mesh/certificate.h"
 #include "mesh/key_files.h"
 #include "vault_node.h"
 
 namespace cli {
-
-mesh::LogFunction SpdlogSink(std::shared_ptr<spdlog::logger> logger);
 
 namespace {
 
@@ -29,6 +26,7 @@ struct DevArgs {
   std::string listen = "127.0.0.1:7400";
   std::string env_file;
   std::string log_level = "warn";
+  std::string log_format = "text";
   bool keep = false;
 };
 
@@ -40,9 +38,9 @@ int64_t NowS() {
 int RunDev(const DevArgs& a) {
   const auto fail = [](std::string_view m) { return Fail("dev", m); };
   if (a.nodes < 1 || a.nodes > 32) return fail("--nodes must be 1 to 32");
-  const auto level = spdlog::level::from_str(a.log_level);
-  if (level == spdlog::level::off && a.log_level != "off") {
-    return fail("--log-level must be debug, info, warn, error or off");
+  LogSettings log;
+  if (auto st = ParseLogSettings(a.log_level, a.log_format, &log); !st.ok()) {
+    return fail(st.message());
   }
   std::string dir = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
   dir += "/meshvault-dev-XXXXXX";
@@ -68,9 +66,6 @@ int RunDev(const DevArgs& a) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto logger =
-      std::make_shared<spdlog::logger>("dev", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-  logger->set_level(level);
   std::vector<std::unique_ptr<VaultNode>> nodes;
   std::string first;
   const auto cleanup = [&] {
@@ -89,7 +84,8 @@ int RunDev(const DevArgs& a) {
     setup.listen = i == 1 ? a.listen : "127.0.0.1:0";
     if (i > 1) setup.join = {first};
     setup.fast_timings = true;
-    setup.log = SpdlogSink(logger);
+    setup.log = SpdlogSink(MakeLogger(name + ".mesh", log));
+    setup.vault_log = SpdlogSink(MakeLogger(name + ".vault", log));
     nodes.push_back(std::make_unique<VaultNode>());
     if (s = nodes.back()->Start(setup); !s.ok()) {
       cleanup();
@@ -160,6 +156,8 @@ void AddDevCommand(CLI::App* app, int* exit_code) {
       ->envname("MESHVAULT_DEV_ENV_FILE");
   cmd->add_option("--log-level", args->log_level, "debug, info, warn or error")
       ->envname("MESHVAULT_LOG_LEVEL");
+  cmd->add_option("--log-format", args->log_format, "text or json (one object a line)")
+      ->envname("MESHVAULT_LOG_FORMAT");
   cmd->add_flag("--keep", args->keep, "keep the directory on exit");
   cmd->callback([args, exit_code] { *exit_code = RunDev(*args); });
 }

@@ -20,7 +20,8 @@ struct VaultNodeSetup {
   std::string advertise;
   std::vector<std::string> join;
   bool fast_timings = false;
-  mesh::LogFunction log;
+  mesh::LogFunction log;        // the mesh node's lines
+  mesh::LogFunction vault_log;  // the vault agent's lines; empty: `log`
 };
 
 class VaultNode {
@@ -33,8 +34,10 @@ class VaultNode {
 
   mesh::Node* node() { return node_.get(); }
   vault::Agent* agent() { return agent_.get(); }
+  const std::string& name() const { return name_; }  // the node certificate's
 
  private:
+  std::string name_;
   std::unique_ptr<mesh::Node> node_;
   std::unique_ptr<vault::Agent> agent_;
 };

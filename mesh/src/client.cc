@@ -83,8 +83,9 @@ class ClientImpl final : public Client {
                                                   std::to_string(timeout.count()) + " ms");
     }
     if (!result_.ok()) return result_;
-    *reply = Json::parse(payload_.begin(), payload_.end(), nullptr, false);
-    if (reply->is_discarded()) return Status::Corruption("reply is not JSON");
+    if (Status s = ParseJson(payload_, reply); !s.ok()) {
+      return Status::Corruption("reply is not JSON: " + s.message());
+    }
     return Status::OK();
   }
 

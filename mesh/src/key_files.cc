@@ -77,6 +77,12 @@ Status Dearmor(std::string_view text, std::string_view label, SecureBuffer* byte
   const size_t e = text.find(end, body);
   if (e == std::string_view::npos) return Status::InvalidArgument("no '" + end + "' line");
   const std::string_view b64 = text.substr(body, e - body);
+  // libsodium 1.0.18's base64 decoder reads every byte 0x80-0xFF as '/': refuse them first.
+  unsigned high = 0;
+  for (char c : b64) high |= static_cast<unsigned char>(c);
+  if ((high & 0x80U) != 0) {
+    return Status::InvalidArgument("the " + std::string(label) + " block is not valid base64");
+  }
   SecureBuffer out(b64.size() / 4 * 3 + 3);
   size_t len = 0;
   const char* stop = nullptr;

@@ -60,6 +60,7 @@ class NodeImpl final : public Node, public core::Host {
     return Sync<std::vector<MemberInfo>>({}, [&] { return core_->Members(); });
   }
   NodeStatus Status() const override;
+  NodeMetrics Metrics() const override;
   PublicKey id() const override { return config_.certificate.subject; }
 
   // core::Host
@@ -105,7 +106,7 @@ class NodeImpl final : public Node, public core::Host {
   void VerifyGossip(core::VerifyJob job) override {
     const uint64_t token = job.token;
     if (std::optional<bool> ok = verifier_->Verify(std::move(job))) {
-      core_->Count("gossip_verified_inline");
+      counters_.Add("gossip_verified_inline");
       core_->OnGossipVerified(Now(), token, *ok);
     }
   }
@@ -138,6 +139,11 @@ class NodeImpl final : public Node, public core::Host {
     return result.get();
   }
   void ArmTick();
+  // The core's gauges (when changed) and the transport's link count, for Metrics().
+  void PublishGauges() {
+    core_->PublishGaugesIfChanged();
+    counters_.links.store(transport_->links(), std::memory_order_relaxed);
+  }
   Responder MakeResponder(core::LinkId link, uint64_t request_id);
 
   Config config_;
@@ -147,8 +153,10 @@ class NodeImpl final : public Node, public core::Host {
   std::chrono::steady_clock::time_point epoch_;
   std::thread thread_;
   std::atomic<bool> running_{false};
+  std::atomic<uint64_t> join_addresses_{0};
   bool stopped_ = false;
 
+  core::Counters counters_;  // written on the strand (core and transport), read anywhere
   std::unique_ptr<PeerStore> store_;
   std::unique_ptr<transport::Transport> transport_;
   std::unique_ptr<core::Core> core_;
@@ -156,7 +164,6 @@ class NodeImpl final : public Node, public core::Host {
   uint64_t incarnation_ = 0;
   uint64_t sequence_ = 0;
   std::string bound_;
-  std::map<std::string, uint64_t> transport_counters_;  // strand only
 
   std::mutex mu_;  // handlers_ and membership_
   std::map<std::string, Handler> handlers_;
@@ -236,18 +243,24 @@ mesh::Status NodeImpl::Start() {
   o.max_links = config_.max_links;
   o.unix_seconds = [this] { return UnixMs() / 1000; };
   transport::TransportEvents ev;
+  // After each event the gauges are refreshed if a member or link changed (cheap otherwise).
   ev.link_up = [this](transport::LinkId id, const Certificate& peer, uint64_t dial) {
     core_->OnLinkUp(Now(), id, peer, dial);
+    PublishGauges();
   };
   ev.dial_failed = [this](uint64_t dial, const std::string& why) {
     Log(LogLevel::kDebug, "dial failed: " + why);
     core_->OnDialFailed(Now(), dial);
   };
-  ev.link_down = [this](transport::LinkId id) { core_->OnLinkDown(Now(), id); };
+  ev.link_down = [this](transport::LinkId id) {
+    core_->OnLinkDown(Now(), id);
+    PublishGauges();
+  };
   ev.message = [this](transport::LinkId id, std::vector<uint8_t> m) {
     core_->OnMessage(Now(), id, std::move(m));
+    core_->PublishGaugesIfChanged();
   };
-  ev.count = [this](const std::string& name) { ++transport_counters_[name]; };
+  ev.count = [this](const std::string& name) { counters_.Add(name); };
   transport_ = std::make_unique<transport::Transport>(ioc_, strand_, std::move(o), std::move(ev));
   if (mesh::Status s = transport_->Listen(config_.listen, &bound_); !s.ok()) return s;
   std::string advertise = config_.advertise.empty() ? bound_ : config_.advertise;
@@ -264,18 +277,24 @@ mesh::Status NodeImpl::Start() {
     Check(store_->Load(64, &peers), "load peers");
     for (auto& p : peers) bootstrap.push_back(p.address);
   }
+  join_addresses_ = bootstrap.size();
   // A worker's answer goes back onto the strand, where the core lives.
   constexpr size_t kQueuedPerWorker = 32;  // a few ms of work: enough to keep workers busy
-  verifier_ = std::make_unique<VerifierPool>(
-      config_.verify_threads, kQueuedPerWorker * config_.verify_threads,
-      [this](uint64_t token, bool ok) {
-        net::post(strand_, [this, token, ok] { core_->OnGossipVerified(Now(), token, ok); });
-      });
-  core_ =
-      std::make_unique<core::Core>(config_, this, advertise, incarnation_, sequence_, sequence_);
+  verifier_ = std::make_unique<VerifierPool>(config_.verify_threads,
+                                             kQueuedPerWorker * config_.verify_threads,
+                                             [this](uint64_t token, bool ok) {
+                                               net::post(strand_, [this, token, ok] {
+                                                 core_->OnGossipVerified(Now(), token, ok);
+                                                 core_->PublishGaugesIfChanged();
+                                               });
+                                             });
+  core_ = std::make_unique<core::Core>(config_, this, advertise, incarnation_, sequence_, sequence_,
+                                       &counters_);
   running_ = true;
   net::post(strand_, [this, bootstrap = std::move(bootstrap)]() mutable {
     core_->Start(Now(), std::move(bootstrap));
+    PublishGauges();
+    counters_.last_tick_steady_ms.store(Now(), std::memory_order_relaxed);
     ArmTick();
   });
   thread_ = std::thread([this] { ioc_.run(); });
@@ -288,7 +307,10 @@ void NodeImpl::ArmTick() {
   tick_.expires_after(Millis(wait));
   tick_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    core_->Tick(Now());
+    const int64_t now = Now();
+    core_->Tick(now);
+    PublishGauges();
+    counters_.last_tick_steady_ms.store(now, std::memory_order_relaxed);
     ArmTick();
   });
 }
@@ -378,10 +400,9 @@ void NodeImpl::Deliver(const core::Delivery& d) {
   m.from_name = d.from_name;
   m.from_role = d.from_role;
   m.event = d.event;
-  m.data = Json::parse(d.payload.begin(), d.payload.end(), nullptr, /*allow_exceptions=*/false);
-  if (m.data.is_discarded()) {
+  if (mesh::Status s = ParseJson(d.payload, &m.data); !s.ok()) {
     core_->Count("dropped.bad_json");
-    if (responder.expected()) responder.Error("payload is not JSON");
+    if (responder.expected()) responder.Error("payload is not JSON: " + s.message());
     return;
   }
   try {
@@ -419,8 +440,10 @@ void NodeImpl::Replied(uint64_t token, const mesh::Status& status,
   ReplyCallback cb = std::move(it->second);
   replies_.erase(it);
   if (!status.ok()) return cb(status, Json());
-  Json reply = Json::parse(payload.begin(), payload.end(), nullptr, false);
-  if (reply.is_discarded()) return cb(mesh::Status::Corruption("reply is not JSON"), Json());
+  Json reply;
+  if (mesh::Status s = ParseJson(payload, &reply); !s.ok()) {
+    return cb(mesh::Status::Corruption("reply is not JSON: " + s.message()), Json());
+  }
   cb(status, reply);
 }
 
@@ -461,9 +484,25 @@ NodeStatus NodeImpl::Status() const {
     s.active_links = core_->active_links();
     s.links = transport_->links();
     s.counters = core_->counters();
-    for (auto& [k, v] : transport_counters_) s.counters[k] += v;
     return s;
   });
+}
+
+NodeMetrics NodeImpl::Metrics() const {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  NodeMetrics m;
+  m.running = running_;
+  m.members_alive = counters_.members_alive.load(relaxed);
+  m.members_suspect = counters_.members_suspect.load(relaxed);
+  m.members_failed = counters_.members_failed.load(relaxed);
+  m.members_left = counters_.members_left.load(relaxed);
+  m.active_links = counters_.active_links.load(relaxed);
+  m.links = counters_.links.load(relaxed);
+  const int64_t tick = counters_.last_tick_steady_ms.load(relaxed);
+  m.ms_since_tick = tick < 0 ? -1 : std::max<int64_t>(0, Now() - tick);
+  m.join_addresses = join_addresses_;
+  m.counters = counters_.Snapshot(/*nonzero_only=*/false);
+  return m;
 }
 
 mesh::Status Node::Create(const Config& config, std::unique_ptr<Node>* out) {

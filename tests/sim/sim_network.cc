@@ -512,10 +512,7 @@ uint64_t SimNetwork::false_dead() const {
 
 uint64_t SimNetwork::CounterSum(const std::string& name) const {
   uint64_t sum = 0;
-  for (const auto& n : nodes_) {
-    auto it = n->core->counters().find(name);
-    if (it != n->core->counters().end()) sum += it->second;
-  }
+  for (const auto& n : nodes_) sum += n->core->counter(name);
   return sum;
 }
 

@@ -47,30 +47,43 @@ bool SendAll(int fd, const std::string& data) {
 
 }  // namespace
 
-std::string HttpGet(const std::string& address, const std::string& path, milliseconds timeout) {
+HttpReply HttpCall(const std::string& address, const std::string& request, milliseconds timeout) {
+  HttpReply reply;
   const size_t colon = address.rfind(':');
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
   inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return {};
+  if (fd < 0) return reply;
   timeval tv{static_cast<time_t>(timeout.count() / 1000),
              static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
-      SendAll(fd,
-              "GET " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n")) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) {
+    SendAll(fd, request);  // the server may answer (413, 431) before reading it all
     char buf[4096];
     ssize_t n;
     while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) response.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
-  if (response.rfind("HTTP/1.1 200", 0) != 0) return {};
-  const size_t body = response.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : response.substr(body + 4);
+  const size_t end = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.1 ", 0) != 0 || end == std::string::npos) return reply;
+  reply.status = std::atoi(response.c_str() + 9);
+  reply.headers = response.substr(0, end + 2);
+  reply.body = response.substr(end + 4);
+  return reply;
+}
+
+std::string HttpRequestText(const std::string& method, const std::string& path,
+                            const std::string& address) {
+  return method + " " + path + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n\r\n";
+}
+
+std::string HttpGet(const std::string& address, const std::string& path, milliseconds timeout) {
+  HttpReply r = HttpCall(address, HttpRequestText("GET", path, address), timeout);
+  return r.status == 200 ? r.body : std::string();
 }
 
 int FreePort() {
@@ -126,7 +139,8 @@ AgentCluster::~AgentCluster() {
   }
 }
 
-size_t AgentCluster::Start(const std::string& name, std::vector<std::string> join) {
+size_t AgentCluster::Start(const std::string& name, std::vector<std::string> join,
+                           const std::string& timings, std::vector<std::string> extra_args) {
   MakeIdentity(dir_ + "/certs", name, mesh::Role::kNode, *ca_);
   AgentNode n;
   n.name = name;
@@ -134,6 +148,8 @@ size_t AgentCluster::Start(const std::string& name, std::vector<std::string> joi
   n.http = "127.0.0.1:" + std::to_string(FreePort());
   n.data_dir = dir_ + "/data-" + name;
   n.join = std::move(join);
+  n.timings = timings;
+  n.extra_args = std::move(extra_args);
   Spawn(n);
   nodes_.push_back(n);
   return nodes_.size() - 1;
@@ -152,12 +168,13 @@ void AgentCluster::Spawn(AgentNode& n) {
                                    "--ca",          dir_ + "/ca.crt",
                                    "--cert",        dir_ + "/certs/" + n.name + ".crt",
                                    "--key",         dir_ + "/certs/" + n.name + ".key",
-                                   "--timings",     "fast",
+                                   "--timings",     n.timings,
                                    "--log-level",   "debug"};
   for (auto& j : n.join) {
     args.push_back("--join");
     args.push_back(j);
   }
+  args.insert(args.end(), n.extra_args.begin(), n.extra_args.end());
   const std::string log = dir_ + "/" + n.name + ".log";
   const pid_t pid = ::fork();
   if (pid == 0) {

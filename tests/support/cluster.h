@@ -27,6 +27,19 @@ using std::chrono::milliseconds;
 std::string HttpGet(const std::string& address, const std::string& path,
                     milliseconds timeout = milliseconds(1000));
 
+// Sends `request` (a whole HTTP request) to address and reads until the server closes.
+// status 0 when there was no answer; headers are the raw header lines.
+struct HttpReply {
+  int status = 0;
+  std::string headers;
+  std::string body;
+};
+HttpReply HttpCall(const std::string& address, const std::string& request,
+                   milliseconds timeout = milliseconds(1000));
+// A plain request: METHOD path HTTP/1.1 with Host and Connection: close.
+std::string HttpRequestText(const std::string& method, const std::string& path,
+                            const std::string& address);
+
 // A free TCP port on 127.0.0.1 (bound, then released).
 int FreePort();
 
@@ -39,6 +52,8 @@ struct AgentNode {
   std::string http;     // 127.0.0.1:port (HTTP API)
   std::string data_dir;
   std::vector<std::string> join;
+  std::string timings = "fast";         // --timings
+  std::vector<std::string> extra_args;  // appended to the agent's command line
   pid_t pid = -1;
 };
 
@@ -46,8 +61,10 @@ class AgentCluster {
  public:
   AgentCluster();   // makes the CA and a client certificate
   ~AgentCluster();  // kills every agent still running, removes the directory
-  // Adds and starts node `name` (certificate made on first use) joining `join`.
-  size_t Start(const std::string& name, std::vector<std::string> join);
+  // Adds and starts node `name` (certificate made on first use) joining `join`, with
+  // `extra_args` added to its command line (e.g. {"--log-format", "json"}).
+  size_t Start(const std::string& name, std::vector<std::string> join,
+               const std::string& timings = "fast", std::vector<std::string> extra_args = {});
   // Restarts a stopped node with the same data dir and addresses; `join` replaces its list.
   void Restart(size_t i, std::vector<std::string> join);
   void Signal(size_t i, int sig);

@@ -62,6 +62,15 @@ inline T Declassify(T value) {
   return value;
 }
 
+// Whether every byte of `s` is below 0x80, scanning all of them without a branch; only the
+// verdict is public. libsodium 1.0.18's base64 decoder reads every byte 0x80-0xFF as the
+// 64th character ('/' or '_'), so base64 text must pass this before it is decoded.
+inline bool Ascii(std::string_view s) {
+  unsigned high = 0;
+  for (char ch : s) high |= static_cast<unsigned char>(ch);
+  return Declassify(high & 0x80U) == 0;
+}
+
 }  // namespace vault::ct
 
 #endif  // VAULT_CT_H_

@@ -495,8 +495,8 @@ Status ShareStore::RecordNonce(const RequestNonce& nonce, int64_t now_ms, int64_
   NonceRecord record{nonce, {}};
   if (audit != nullptr) record.audit = *audit;
   std::vector<Status> each;
-  if (Status s = RecordNonces(std::span<const NonceRecord>(&record, 1), now_ms, prune_before_ms,
-                              &each);
+  if (Status s =
+          RecordNonces(std::span<const NonceRecord>(&record, 1), now_ms, prune_before_ms, &each);
       !s.ok()) {
     return s;
   }

@@ -10,6 +10,8 @@
 #include <iterator>
 #include <utility>
 
+#include "store/sqlite_util.h"
+
 namespace vault {
 
 using mesh::Status;
@@ -72,55 +74,10 @@ constexpr Migration kMigrations[] = {
 static_assert(kMigrations[std::size(kMigrations) - 1].version == ShareDatabase::kSchemaVersion,
               "the last migration must reach kSchemaVersion");
 
-std::string Errno() { return std::strerror(errno); }
-
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Creates an empty `path` with mode 0600 unless it exists; SQLite then gives its -wal and
-// -shm files the same mode.
-Status CreateFileIfMissing(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-      return Status::IOError("cannot stat " + path + ": " + Errno());
-    }
-    if (!S_ISREG(st.st_mode)) {
-      return Status::InvalidArgument("share store " + path + " is not a regular file");
-    }
-    return Status::OK();
-  }
-  if (fd < 0) return Status::IOError("cannot create share store " + path + ": " + Errno());
-  Status s;
-  // The umask can only clear bits, but make the mode exact.
-  if (::fchmod(fd, 0600) != 0) s = Status::IOError("cannot chmod " + path + ": " + Errno());
-  ::close(fd);
-  if (!s.ok()) {
-    ::unlink(path.c_str());
-    return s;
-  }
-  // Make the new directory entry durable before anything relies on the file.
-  const int dir = ::open(DirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  return Status::OK();
-}
-
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using UniqueStmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
-
 }  // namespace
 
 Status ShareDatabase::Open(const std::string& path, std::unique_ptr<ShareDatabase>* out) {
-  if (Status s = CreateFileIfMissing(path); !s.ok()) return s;
+  if (Status s = mesh::sqlite::CreateFileIfMissing(path, "share store"); !s.ok()) return s;
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
   // Owns `db` from here, so every early return below closes it.
@@ -174,37 +131,8 @@ Status ShareDatabase::Init() {
 }
 
 Status ShareDatabase::Identify() {
-  int64_t app_id = 0;
-  int64_t version = 0;
-  int64_t objects = 0;
-  Status s = QueryInt("PRAGMA application_id", &app_id);
-  if (s.code() == Status::Code::kCorruption) {
-    return Status::Corruption(path_ + " is not a meshvault share store, or is damaged (" +
-                              sqlite3_errmsg(db_) + ")");
-  }
-  if (s.ok()) s = QueryInt("PRAGMA user_version", &version);
-  if (s.ok()) s = QueryInt("SELECT count(*) FROM sqlite_master", &objects);
-  if (!s.ok()) return s;
-  const bool fresh = app_id == 0 && version == 0 && objects == 0;
-  if (!fresh && app_id != kApplicationId) {
-    return Status::Corruption(path_ + " is not a meshvault share store");
-  }
-  if (version > kSchemaVersion) {
-    return Status::InvalidArgument("share store " + path_ + " has schema version " +
-                                   std::to_string(version) + ", but this meshvault knows only " +
-                                   "up to " + std::to_string(kSchemaVersion) +
-                                   "; run a newer meshvault or move the file aside");
-  }
-  if (!fresh && version < 1) {
-    return Status::Corruption("share store " + path_ + " has an invalid schema version " +
-                              std::to_string(version));
-  }
-  if (!fresh) {
-    std::string check;
-    if (s = QueryText("PRAGMA quick_check(1)", &check); !s.ok()) return s;
-    if (check != "ok") return Status::Corruption("share store " + path_ + " is damaged: " + check);
-  }
-  return Status::OK();
+  bool fresh = false;
+  return mesh::sqlite::Identify(db_, path_, "share store", kApplicationId, kSchemaVersion, &fresh);
 }
 
 Status ShareDatabase::Migrate() {
@@ -235,63 +163,23 @@ Status ShareDatabase::Migrate() {
 }
 
 Status ShareDatabase::Prepare(const char* sql, sqlite3_stmt** stmt) {
-  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr);
-  if (rc == SQLITE_ERROR) {
-    // Our SQL is fixed, so a file of a known version whose tables do not fit it is damaged.
-    return Status::Corruption("share store " + path_ +
-                              " does not have the expected tables: " + sqlite3_errmsg(db_));
-  }
-  return rc == SQLITE_OK ? Status::OK() : Error(rc, "cannot prepare a statement");
+  return mesh::sqlite::Prepare(db_, sql, "share store " + path_, stmt);
 }
 
 Status ShareDatabase::Exec(const char* sql, std::string_view what) {
-  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
-  return rc == SQLITE_OK ? Status::OK() : Error(rc, what);
+  return mesh::sqlite::Exec(db_, sql, "share store " + path_, what);
 }
 
 Status ShareDatabase::QueryInt(const char* sql, int64_t* value) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr);
-  UniqueStmt stmt(raw);
-  if (rc == SQLITE_OK) rc = sqlite3_step(raw);
-  if (rc != SQLITE_ROW) return Error(rc, "cannot read");
-  *value = sqlite3_column_int64(raw, 0);
-  return Status::OK();
+  return mesh::sqlite::QueryInt(db_, sql, "share store " + path_, value);
 }
 
 Status ShareDatabase::QueryText(const char* sql, std::string* value) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr);
-  UniqueStmt stmt(raw);
-  if (rc == SQLITE_OK) rc = sqlite3_step(raw);
-  if (rc != SQLITE_ROW) return Error(rc, "cannot read");
-  const unsigned char* text = sqlite3_column_text(raw, 0);
-  value->assign(text ? reinterpret_cast<const char*>(text) : "",
-                static_cast<size_t>(sqlite3_column_bytes(raw, 0)));
-  return Status::OK();
+  return mesh::sqlite::QueryText(db_, sql, "share store " + path_, value);
 }
 
 Status ShareDatabase::Error(int rc, std::string_view what) const {
-  std::string msg = "share store " + path_ + ": " + std::string(what) + ": " +
-                    (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
-  switch (rc & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_TOOBIG:  // writes are size-checked first, so only a read of the file hits it
-      return Status::Corruption(std::move(msg));
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Unavailable(msg + " (is another process using it?)");
-    case SQLITE_PERM:
-    case SQLITE_READONLY:
-    case SQLITE_AUTH:
-      return Status::PermissionDenied(std::move(msg));
-    case SQLITE_NOMEM:
-    case SQLITE_FULL:
-      return Status::ResourceExhausted(std::move(msg));
-    default:
-      return Status::IOError(std::move(msg));
-  }
+  return mesh::sqlite::Error(db_, rc, "share store " + path_, what);
 }
 
 }  // namespace vault

@@ -1,5 +1,5 @@
-// SQLite helpers for the share store: a scoped statement reset, typed parameter binding, and
-// checked reads of a row from the file (which is outside input). Header-only, private.
+// SQLite helpers for the share store: those shared with the peer store (store/sqlite_util.h),
+// and checked reads of a row from the file (which is outside input). Header-only, private.
 #ifndef VAULT_SHARE_STORE_SQL_H_
 #define VAULT_SHARE_STORE_SQL_H_
 
@@ -12,50 +12,15 @@
 #include <utility>
 
 #include "mesh/status.h"
+#include "store/sqlite_util.h"
 
 namespace vault::share_store_sql {
 
 using mesh::Status;
 
-// Resets a cached statement on scope exit, so no read transaction stays open (it would hold
-// back WAL checkpoints) and no bound pointer outlives the call.
-class ScopedReset {
- public:
-  explicit ScopedReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~ScopedReset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  ScopedReset(const ScopedReset&) = delete;
-  ScopedReset& operator=(const ScopedReset&) = delete;
-
- private:
-  sqlite3_stmt* stmt_;
-};
-
-// Bound with SQLITE_STATIC: the caller's data outlives the step, and ScopedReset unbinds it.
-inline int Bind(sqlite3_stmt* stmt, int index, std::span<const uint8_t> bytes) {
-  // A null pointer would bind NULL rather than an empty blob.
-  if (bytes.empty()) return sqlite3_bind_zeroblob(stmt, index, 0);
-  return sqlite3_bind_blob(stmt, index, bytes.data(), static_cast<int>(bytes.size()),
-                           SQLITE_STATIC);
-}
-inline int Bind(sqlite3_stmt* stmt, int index, std::string_view text) {
-  return sqlite3_bind_text(stmt, index, text.empty() ? "" : text.data(),
-                           static_cast<int>(text.size()), SQLITE_STATIC);
-}
-inline int Bind(sqlite3_stmt* stmt, int index, int64_t value) {
-  return sqlite3_bind_int64(stmt, index, value);
-}
-
-// Binds ?1, ?2, ... in order; the first failure's result code, or SQLITE_OK.
-template <typename... Args>
-inline int BindAll(sqlite3_stmt* stmt, const Args&... args) {
-  int index = 0;
-  int rc = SQLITE_OK;
-  ((rc = rc == SQLITE_OK ? Bind(stmt, ++index, args) : rc), ...);
-  return rc;
-}
+using mesh::sqlite::Bind;
+using mesh::sqlite::BindAll;
+using mesh::sqlite::ScopedReset;
 
 // Reads columns of one row of the file, which is outside input: every type and size is
 // checked before use (reading a column of another type would convert it).

@@ -57,6 +57,10 @@ Status CombineVault(std::span<const ShareInput> inputs, const CombineOptions& o,
                                        ": share is longer than the secret size limit "
                                        "allows (raise it with --max-size)");
     }
+    if (!ct::Ascii(in.text)) {  // libsodium would read bytes 0x80-0xFF as '/'
+      return Status::InvalidArgument(in.origin + ": not a valid " + std::string(name) +
+                                     " share (and not a meshvault text share)");
+    }
     SecureBuffer b(cap);
     size_t len = 0;
     const char* end = nullptr;

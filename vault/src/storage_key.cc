@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "ct.h"
 #include "mesh/key_files.h"
 #include "vault/share_store.h"
 
@@ -84,12 +85,12 @@ bool Open(const mesh::SecureBuffer& key, std::string_view name, uint64_t version
   const std::vector<uint8_t> ad = AssociatedData(name, version);
   mesh::SecureBuffer out(ciphertext.size() - kTagBytes);
   unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &written, nullptr, ciphertext.data(),
-                                                 ciphertext.size(), ad.data(), ad.size(),
-                                                 nonce.data(), key.data()) != 0) {
-    return false;  // `out` is wiped when it goes out of scope
-  }
-  out.Resize(static_cast<size_t>(written));
+  const int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
+      out.data(), &written, nullptr, ciphertext.data(), ciphertext.size(), ad.data(), ad.size(),
+      nonce.data(), key.data());
+  // The MAC verdict (and the length libsodium derives from it) is public by design.
+  if (ct::Declassify(rc) != 0) return false;  // `out` is wiped when it goes out of scope
+  out.Resize(static_cast<size_t>(ct::Declassify(written)));
   *plaintext = std::move(out);
   return true;
 }

@@ -105,6 +105,11 @@ Status Decode(std::string_view line, size_t max_y_bytes, Decoded* out) {
   if (ct::Declassify(sodium_memcmp(expected.data(), line.data() + n - kCrcChars, kCrcChars)) != 0) {
     return Status::Corruption("checksum mismatch: a character is wrong, missing, extra or swapped");
   }
+  // Every character of a share is URL-safe ASCII; libsodium would read bytes 0x80-0xFF in the
+  // set id or body as '_' (ct::Ascii), so another spelling of the same share would decode.
+  if (!ct::Ascii(line)) {
+    return Status::InvalidArgument("share holds a character that is not URL-safe base64");
+  }
   // 2. The header: public metadata up to the fourth '.', read one character at a time so no
   // body character is ever compared.
   const size_t body_end = n - kCrcChars - 1;

@@ -80,6 +80,10 @@ struct Config {
   // tick) on the "lazy" others; an announced id that does not arrive is pulled with GRAFT,
   // which also repairs the tree. false: flood every envelope on every active link.
   bool tree_broadcast = true;
+  // Below this many live members (self included) envelopes are flooded all the same: a small
+  // cluster is about a full mesh, where the tree saves little, and an envelope that the
+  // pruned tree misses (after a join, a trim) waits ihave_timeout for its GRAFT.
+  size_t tree_min_members = 32;
   Millis ihave_timeout{100};      // an id announced but not received: GRAFT it after this
   Millis graft_timeout{50};       // no answer to a GRAFT: the next announcer, this much later
   Millis tree_cache_ttl{3000};    // accepted envelopes kept this long to answer GRAFTs

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@
 namespace mesh {
 
 using Json = nlohmann::json;
+
+// JSON from the network nests at most this deep. nlohmann::json copies, compares and dumps
+// recursively, so a payload of 100,000 '[' would overflow the stack of whoever copies it.
+inline constexpr size_t kMaxJsonDepth = 64;
+// Parses JSON text that came from outside: InvalidArgument when it is not JSON or nests
+// deeper than kMaxJsonDepth (checked before parsing, so the parser allocates nothing for it).
+// Node and Client parse every payload and reply with it.
+Status ParseJson(std::span<const uint8_t> text, Json* out);
 
 // A message for the application: a broadcast, a direct message or a request.
 struct Message {
@@ -71,6 +80,26 @@ struct NodeStatus {
   std::map<std::string, uint64_t> counters;  // messages, drops by reason, handshake failures
 };
 
+// Counters and gauges read without the node's I/O thread (relaxed atomics): cheap enough to
+// poll, and still answered when the I/O thread is busy or stuck (see ms_since_tick). A
+// snapshot; the fields are not read at one instant. Names: docs/mesh.md "Counters".
+struct NodeMetrics {
+  bool running = false;  // between Start and Stop
+  // Members by state as of the last tick (the node itself counted as alive, or left once it
+  // is leaving), and the node links in its active view; all links (transport sessions).
+  uint64_t members_alive = 0, members_suspect = 0, members_failed = 0, members_left = 0;
+  uint64_t active_links = 0, links = 0;
+  // Milliseconds since the node's timer last ran (every probe_timeout / 4); -1 before the
+  // first. A large value means the I/O thread is blocked (a handler that does not return).
+  int64_t ms_since_tick = -1;
+  // Addresses the node was given to join through at Start: Config::join and the peers kept
+  // in its data dir. 0 for the first node of a new cluster.
+  uint64_t join_addresses = 0;
+  // Every counter the node knows of, zeros included: "gossip_in_messages",
+  // "handshake_failures.<reason>", "dropped.<reason>", ...
+  std::map<std::string, uint64_t> counters;
+};
+
 class Node {
  public:
   // Checks the config (credentials, addresses, limits) and opens the data dir.
@@ -102,6 +131,8 @@ class Node {
   virtual std::vector<MemberInfo> Members() const = 0;
   // Named Status() as the issue and docs call it; spell the error type mesh::Status here.
   virtual NodeStatus Status() const = 0;
+  // From any thread, without waiting for the I/O thread; also before Start and after Stop.
+  virtual NodeMetrics Metrics() const = 0;
   virtual PublicKey id() const = 0;
 };
 

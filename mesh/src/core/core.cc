@@ -18,7 +18,7 @@ std::array<uint8_t, 16> SeenKey(Host* host) {
 }  // namespace
 
 Core::Core(const Config& config, Host* host, std::string advertise, uint64_t incarnation,
-           uint64_t sequence, uint64_t sequence_reserved)
+           uint64_t sequence, uint64_t sequence_reserved, Counters* counters)
     : config_(config),
       host_(host),
       advertise_(std::move(advertise)),
@@ -27,7 +27,9 @@ Core::Core(const Config& config, Host* host, std::string advertise, uint64_t inc
       sequence_reserved_(sequence_reserved),
       seen_(config.seen_ttl.count(), config.seen_cache_max, SeenKey(host)),
       missing_(0, GossipIdHash{host->Random()}),
-      recent_(0, GossipIdHash{host->Random()}) {
+      recent_(0, GossipIdHash{host->Random()}),
+      own_counters_(counters ? nullptr : std::make_unique<Counters>()),
+      counters_(counters ? counters : own_counters_.get()) {
   self_ = MemberRecord::Make(*config_.key, config_.certificate, advertise_, incarnation_, false,
                              host_->UnixMs());
 }
@@ -60,6 +62,7 @@ void Core::Leave(int64_t now) {
 
 void Core::OnLinkUp(int64_t now, LinkId id, const Certificate& peer, uint64_t dial_id) {
   last_now_ = now;
+  gauges_dirty_ = true;
   Link link;
   link.id = id;
   link.peer = peer;
@@ -146,6 +149,7 @@ void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
 }
 
 void Core::OnLinkDown(int64_t now, LinkId id) {
+  gauges_dirty_ = true;
   auto it = links_.find(id);
   if (it == links_.end()) return;
   Link link = std::move(it->second);
@@ -161,7 +165,9 @@ void Core::OnLinkDown(int64_t now, LinkId id) {
   if (LinkTo(peer) != nullptr) return;  // a duplicate link went away
   auto m = members_.find(peer);
   if (m == members_.end()) return;
-  if (!link.closing && !leaving_) RepairTree();
+  // A lost link, or a closed one that was a tree edge (trimmed, or closed by the peer), may
+  // have split the tree: repair it rather than wait for IHAVE timeouts on every envelope.
+  if (!leaving_ && (!link.closing || (link.active && link.tree && link.eager))) RepairTree();
   if (!link.closing && !leaving_ && m->second.state == MemberState::kAlive) {
     Count("links_lost");
     StartProbe(now, peer, 0, 0);  // lost without a goodbye: find out at once
@@ -222,6 +228,7 @@ void Core::OnMessage(int64_t now, LinkId id, std::vector<uint8_t> message) {
 }
 
 void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message) {
+  gauges_dirty_ = true;
   Hello hello;
   MemberRecord record;
   if (!DecodeHello(message, &hello).ok() || !MemberRecord::Decode(hello.record, &record).ok()) {
@@ -331,6 +338,7 @@ void Core::Tick(int64_t now) {
   int64_t tick = config_.probe_timeout.count() / 4;
   if (config_.tree_broadcast) tick = std::min<int64_t>(tick, config_.ihave_timeout.count() / 2);
   next_wakeup_ = now + std::max<int64_t>(1, tick);
+  PublishGauges();
 }
 
 void Core::MaintainViews(int64_t now) {
@@ -460,6 +468,7 @@ int64_t Core::Backoff(int failures) {
 }
 
 void Core::CloseLink(LinkId id, bool announce) {
+  gauges_dirty_ = true;
   auto it = links_.find(id);
   if (it == links_.end() || it->second.closing) return;
   if (announce) host_->Send(id, EncodeDisconnect());
@@ -490,6 +499,20 @@ std::vector<Core::Link*> Core::ActiveLinks() {
     }
   }
   return out;
+}
+
+void Core::PublishGauges() {
+  gauges_dirty_ = false;
+  // Members by state as Track counts them (a walk of the table would cost O(n) a tick),
+  // plus self: alive, or left once leaving.
+  uint64_t by_state[4] = {by_state_[0], by_state_[1], by_state_[2], by_state_[3]};
+  ++by_state[leaving_ ? 3 : 0];
+  constexpr auto relaxed = std::memory_order_relaxed;
+  counters_->members_alive.store(by_state[0], relaxed);
+  counters_->members_suspect.store(by_state[1], relaxed);
+  counters_->members_failed.store(by_state[2], relaxed);
+  counters_->members_left.store(by_state[3], relaxed);
+  counters_->active_links.store(active_links(), relaxed);
 }
 
 size_t Core::active_links() const {

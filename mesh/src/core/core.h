@@ -23,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/counters.h"
 #include "core/messages.h"
 #include "core/records.h"
 #include "core/seen_cache.h"
@@ -98,9 +99,10 @@ class Host {
 class Core {
  public:
   // `incarnation` and `sequence` must exceed any value an earlier run of this node used
-  // (the node derives them from its store and the clock).
+  // (the node derives them from its store and the clock). `counters`, when given, must
+  // outlive the core (a node keeps them to read from other threads); otherwise it has its own.
   Core(const Config& config, Host* host, std::string advertise, uint64_t incarnation,
-       uint64_t sequence, uint64_t sequence_reserved);
+       uint64_t sequence, uint64_t sequence_reserved, Counters* counters = nullptr);
 
   // Starts joining: dials the bootstrap addresses (join list, stored peers) until linked.
   void Start(int64_t now, std::vector<std::string> bootstrap);
@@ -137,8 +139,17 @@ class Core {
   size_t links() const { return links_.size(); }
   // Envelopes waiting for their signature check (or for an earlier envelope's).
   size_t verifying() const { return verifying_.size(); }
-  const std::map<std::string, uint64_t>& counters() const { return counters_; }
-  void Count(const std::string& name, uint64_t n = 1) { counters_[name] += n; }
+  // The counters that are above zero (docs/mesh.md "Counters"), and one of them.
+  std::map<std::string, uint64_t> counters() const { return counters_->Snapshot(true); }
+  uint64_t counter(std::string_view name) const { return counters_->Get(name); }
+  void Count(std::string_view name, uint64_t n = 1) { counters_->Add(name, n); }
+  // Refreshes the member-state and active-link gauges in the counters. Every Tick does; the
+  // node also calls PublishGaugesIfChanged after each event, which is cheap unless a member
+  // or a link changed since.
+  void PublishGauges();
+  void PublishGaugesIfChanged() {
+    if (gauges_dirty_) PublishGauges();
+  }
 
  private:
   // One per other member: a node holds every member, so this is kept small (the record is
@@ -310,14 +321,14 @@ class Core {
 
   std::map<PublicKey, Member> members_;  // without self
   size_t live_ = 0;                      // alive or suspect members
+  std::array<size_t, 4> by_state_{};     // members by MemberState (Track), for the gauges
   std::map<PublicKey, Suspicion> suspicions_;
   std::set<std::pair<int64_t, PublicKey>> suspicion_deadlines_;
   std::set<PublicKey> dead_;                        // failed members, for redials
   std::deque<std::pair<int64_t, PublicKey>> gone_;  // failed or left since, for reaping
-  int64_t last_now_ = 0;
-  int lhm_ = 0;  // Lifeguard local health multiplier                                // the latest
-                 // `now` seen
-  size_t linked_cursor_ = 0;  // probe rounds over linked members
+  int64_t last_now_ = 0;                            // the latest `now` seen
+  int lhm_ = 0;                                     // Lifeguard local health multiplier
+  size_t linked_cursor_ = 0;                        // probe rounds over linked members
   std::map<LinkId, Link> links_;
   std::multimap<PublicKey, LinkId> peer_links_;  // links_ by peer
   std::map<uint64_t, PendingDial> dials_;
@@ -364,7 +375,9 @@ class Core {
   std::map<uint64_t, PendingRequest> requests_;  // by request id
   uint64_t next_request_id_ = 1;
   std::map<PublicKey, std::deque<Outgoing>> queued_;
-  std::map<std::string, uint64_t> counters_;
+  std::unique_ptr<Counters> own_counters_;  // when the caller gave none
+  Counters* counters_;
+  bool gauges_dirty_ = true;  // a member or link changed since PublishGauges
 };
 
 }  // namespace mesh::core

@@ -5,8 +5,6 @@
 // is Forward (tree.cc: Plumtree, or flooding when it is off). The signature
 // check is the host's (VerifyGossip): the envelope waits in `verifying_` until the answer
 // (OnGossipVerified), and copies that arrive meanwhile count as duplicates.
-#include <cstdlib>
-
 #include "core/core.h"
 
 namespace mesh::core {
@@ -48,8 +46,9 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
     if (env.origin != link.peer.subject) OnDuplicate(link);
     return;
   }
-  const int64_t skew = host_->UnixMs() - env.sent_ms;
-  if (std::llabs(skew) > config_.replay_window.count()) {
+  // |local - sent| > window, written so nothing overflows: sent_ms is any i64 the origin chose.
+  const int64_t local = host_->UnixMs(), window = config_.replay_window.count();
+  if (env.sent_ms < local - window || env.sent_ms > local + window) {
     Count("dropped.outside_replay_window");
     return;
   }

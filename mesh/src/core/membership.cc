@@ -45,6 +45,7 @@ bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
     m.state_since = now;
     auto [pos, inserted] = members_.emplace(record.id(), std::move(m));
     Track(record.id(), std::nullopt, pos->second.state, now);
+    gauges_dirty_ = true;
     host_->MemberChanged(Info(pos->second));
     return true;
   }
@@ -120,17 +121,21 @@ void Core::SetState(int64_t now, Member& m, MemberState state, uint64_t incarnat
     for (LinkId lid : close) CloseLink(lid, state == MemberState::kLeft);
     FailQueued(id, ShortId(id) + " is " + std::string(MemberStateName(state)));
   }
+  gauges_dirty_ = true;
   host_->MemberChanged(Info(m));
 }
 
 // Keeps the indexes that spare the periodic work a walk over the whole table: the live
-// count, the suspicions and their deadlines, the failed set and the reaping queue.
+// count, the count by state (for the gauges), the suspicions and their deadlines, the failed set
+// and the reaping queue.
 void Core::Track(const PublicKey& id, std::optional<MemberState> from,
                  std::optional<MemberState> to, int64_t now) {
   auto live = [](std::optional<MemberState> s) {
     return s == MemberState::kAlive || s == MemberState::kSuspect;
   };
   live_ = live_ + (live(to) ? 1 : 0) - (live(from) ? 1 : 0);
+  if (from) --by_state_[static_cast<size_t>(*from)];
+  if (to) ++by_state_[static_cast<size_t>(*to)];
   if (from == MemberState::kSuspect) {
     if (auto s = suspicions_.find(id); s != suspicions_.end()) {
       suspicion_deadlines_.erase({s->second.deadline, id});

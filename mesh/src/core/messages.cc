@@ -25,7 +25,13 @@ Status Finish(const ByteReader& r, std::string_view what) {
 constexpr uint8_t kHelloActive = 0x01;
 constexpr uint8_t kHelloTree = 0x02;
 
-ByteReader Body(std::span<const uint8_t> message) { return ByteReader(message.subspan(1)); }
+// The fields after the type byte. An empty message has none: every read fails (subspan(1)
+// of an empty span would be undefined, and a client decodes DIRECT without PeekType).
+ByteReader Body(std::span<const uint8_t> message) {
+  ByteReader r(message.empty() ? message : message.subspan(1));
+  if (message.empty()) r.Fail();
+  return r;
+}
 
 }  // namespace
 

@@ -5,7 +5,8 @@
 // the id goes, batched into IHAVE each timer tick. An id announced by IHAVE that has not
 // arrived ihave_timeout later is pulled with GRAFT from its first announcer (then the next,
 // every graft_timeout), which also makes that link eager again: the tree repairs itself where
-// links or nodes were lost. Peers that did not announce the tree flag in HELLO are flooded.
+// links or nodes were lost. Peers that did not announce the tree flag in HELLO are flooded,
+// and so is every link while the cluster has fewer than tree_min_members live members.
 // Envelopes pulled with GRAFT go through the same checks as any (seen cache, replay window,
 // signature); IHAVE and GRAFT carry only ids.
 #include <algorithm>
@@ -26,6 +27,7 @@ bool Core::Known(const GossipId& id) const {
 void Core::Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env, uint8_t hops,
                    LinkId except, bool flood) {
   const GossipId id{env->origin, env->seq};
+  if (LiveMembers() + 1 < config_.tree_min_members) flood = true;
   if (config_.tree_broadcast) {
     recent_[id] = Recent{env, hops, except};
     recent_order_.emplace_back(now, id);

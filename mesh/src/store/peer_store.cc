@@ -11,8 +11,12 @@
 #include <span>
 #include <utility>
 
+#include "store/sqlite_util.h"
+
 namespace mesh {
 namespace {
+
+using sqlite::ScopedReset;
 
 // PRAGMA application_id of a meshvault peer store: "MVPS".
 constexpr int64_t kApplicationId = 0x4D565053;
@@ -75,65 +79,6 @@ constexpr char kSetCounterSql[] = R"sql(
 INSERT INTO counters (key, value) VALUES (?1, ?2)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value)sql";
 
-std::string Errno() { return std::strerror(errno); }
-
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-// Creates an empty `path` with mode 0600 unless it exists; SQLite then gives its -wal and
-// -shm files the same mode.
-Status CreateFileIfMissing(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EEXIST) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
-      return Status::IOError("cannot stat " + path + ": " + Errno());
-    if (!S_ISREG(st.st_mode))
-      return Status::InvalidArgument("peer store " + path + " is not a regular file");
-    return Status::OK();
-  }
-  if (fd < 0) return Status::IOError("cannot create peer store " + path + ": " + Errno());
-  Status s;
-  // The umask can only clear bits, but make the mode exact.
-  if (::fchmod(fd, 0600) != 0) s = Status::IOError("cannot chmod " + path + ": " + Errno());
-  ::close(fd);
-  if (!s.ok()) {
-    ::unlink(path.c_str());
-    return s;
-  }
-  // Make the new directory entry durable before anything relies on the file.
-  const int dir = ::open(DirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  return Status::OK();
-}
-
-// Resets a cached statement on scope exit, so no read transaction stays open (it would hold
-// back WAL checkpoints) and no bound pointer outlives the call.
-class ScopedReset {
- public:
-  explicit ScopedReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~ScopedReset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  ScopedReset(const ScopedReset&) = delete;
-  ScopedReset& operator=(const ScopedReset&) = delete;
-
- private:
-  sqlite3_stmt* stmt_;
-};
-
-struct StmtDeleter {
-  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
-};
-using UniqueStmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
-
 // Bound with SQLITE_STATIC: the caller's data outlives the step, and ScopedReset unbinds it.
 int BindBlob(sqlite3_stmt* stmt, int index, std::span<const uint8_t> bytes) {
   // A null pointer would bind NULL rather than an empty blob.
@@ -164,7 +109,7 @@ Status CheckCounterKey(std::string_view key) {
 
 Status PeerStore::Open(const std::string& path, std::unique_ptr<PeerStore>* out) {
   if (path.empty()) return Status::InvalidArgument("the peer store path is empty");
-  if (Status s = CreateFileIfMissing(path); !s.ok()) return s;
+  if (Status s = sqlite::CreateFileIfMissing(path, "peer store"); !s.ok()) return s;
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
   // Owns `db` from here, so every early return below closes it.
@@ -226,37 +171,8 @@ Status PeerStore::Init() {
 }
 
 Status PeerStore::Identify() {
-  int64_t app_id = 0;
-  int64_t version = 0;
-  int64_t objects = 0;
-  Status s = QueryInt("PRAGMA application_id", &app_id);
-  if (s.code() == Status::Code::kCorruption) {
-    return Status::Corruption(path_ + " is not a meshvault peer store, or is damaged (" +
-                              sqlite3_errmsg(db_) + ")");
-  }
-  if (s.ok()) s = QueryInt("PRAGMA user_version", &version);
-  if (s.ok()) s = QueryInt("SELECT count(*) FROM sqlite_master", &objects);
-  if (!s.ok()) return s;
-  const bool fresh = app_id == 0 && version == 0 && objects == 0;
-  if (!fresh && app_id != kApplicationId) {
-    return Status::Corruption(path_ + " is not a meshvault peer store");
-  }
-  if (version > kSchemaVersion) {
-    return Status::InvalidArgument("peer store " + path_ + " has schema version " +
-                                   std::to_string(version) + ", but this meshvault knows only " +
-                                   "up to " + std::to_string(kSchemaVersion) +
-                                   "; run a newer meshvault or move the file aside");
-  }
-  if (!fresh && version < 1) {
-    return Status::Corruption("peer store " + path_ + " has an invalid schema version " +
-                              std::to_string(version));
-  }
-  if (!fresh) {
-    std::string check;
-    if (s = QueryText("PRAGMA quick_check(1)", &check); !s.ok()) return s;
-    if (check != "ok") return Status::Corruption("peer store " + path_ + " is damaged: " + check);
-  }
-  return Status::OK();
+  bool fresh = false;
+  return sqlite::Identify(db_, path_, "peer store", kApplicationId, kSchemaVersion, &fresh);
 }
 
 Status PeerStore::Migrate() {
@@ -273,63 +189,23 @@ Status PeerStore::Migrate() {
 }
 
 Status PeerStore::Prepare(const char* sql, sqlite3_stmt** stmt) {
-  const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr);
-  if (rc == SQLITE_ERROR) {
-    // Our SQL is fixed, so a version-1 file whose tables do not fit it is damaged.
-    return Status::Corruption("peer store " + path_ +
-                              " does not have the expected tables: " + sqlite3_errmsg(db_));
-  }
-  return rc == SQLITE_OK ? Status::OK() : Error(rc, "cannot prepare a statement");
+  return sqlite::Prepare(db_, sql, "peer store " + path_, stmt);
 }
 
 Status PeerStore::Exec(const char* sql, std::string_view what) {
-  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
-  return rc == SQLITE_OK ? Status::OK() : Error(rc, what);
+  return sqlite::Exec(db_, sql, "peer store " + path_, what);
 }
 
 Status PeerStore::QueryInt(const char* sql, int64_t* value) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr);
-  UniqueStmt stmt(raw);
-  if (rc == SQLITE_OK) rc = sqlite3_step(raw);
-  if (rc != SQLITE_ROW) return Error(rc, "cannot read");
-  *value = sqlite3_column_int64(raw, 0);
-  return Status::OK();
+  return sqlite::QueryInt(db_, sql, "peer store " + path_, value);
 }
 
 Status PeerStore::QueryText(const char* sql, std::string* value) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql, -1, &raw, nullptr);
-  UniqueStmt stmt(raw);
-  if (rc == SQLITE_OK) rc = sqlite3_step(raw);
-  if (rc != SQLITE_ROW) return Error(rc, "cannot read");
-  const unsigned char* text = sqlite3_column_text(raw, 0);
-  value->assign(text ? reinterpret_cast<const char*>(text) : "",
-                static_cast<size_t>(sqlite3_column_bytes(raw, 0)));
-  return Status::OK();
+  return sqlite::QueryText(db_, sql, "peer store " + path_, value);
 }
 
 Status PeerStore::Error(int rc, std::string_view what) const {
-  std::string msg = "peer store " + path_ + ": " + std::string(what) + ": " +
-                    (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
-  switch (rc & 0xff) {
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-    case SQLITE_TOOBIG:  // writes are size-checked first, so only a read of the file hits it
-      return Status::Corruption(std::move(msg));
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Unavailable(msg + " (is another process using it?)");
-    case SQLITE_PERM:
-    case SQLITE_READONLY:
-    case SQLITE_AUTH:
-      return Status::PermissionDenied(std::move(msg));
-    case SQLITE_NOMEM:
-    case SQLITE_FULL:
-      return Status::ResourceExhausted(std::move(msg));
-    default:
-      return Status::IOError(std::move(msg));
-  }
+  return sqlite::Error(db_, rc, "peer store " + path_, what);
 }
 
 Status PeerStore::RunForPeer(sqlite3_stmt* stmt, const PublicKey& id, std::string_view what) {

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <deque>
+#include <limits>
 
 #include "core/core.h"
 #include "core/messages.h"
@@ -92,10 +93,7 @@ struct Fixture {
     std::copy(id.begin(), id.end(), message.begin() + 4);  // type, hops, version, kind, origin
     return message;
   }
-  uint64_t Counter(const std::string& name) const {
-    auto it = core->counters().find(name);
-    return it == core->counters().end() ? 0 : it->second;
-  }
+  uint64_t Counter(const std::string& name) const { return core->counter(name); }
 
   SigningKey ca = SigningKey::Generate();
   ManualHost host;
@@ -228,6 +226,29 @@ TEST_CASE("a host that answers inside VerifyGossip behaves like a synchronous ch
   CHECK(f.Counter("dropped.bad_signature") == 1);
   CHECK(f.host.closed == std::vector<LinkId>{Fixture::Link(1)});
   CHECK(f.host.delivered.size() == 1);
+}
+
+}  // namespace mesh::core
+
+namespace mesh::core {
+
+TEST_CASE("envelopes stamped at the ends of the i64 range are outside the replay window",
+          "[gossip][fuzz]") {
+  // Found with the mesh_core fuzz target: the skew was computed as now - sent_ms, which
+  // overflows for sent_ms near INT64_MIN (UBSan). Wrapped, sent_ms = INT64_MIN + now gave a
+  // skew of INT64_MIN, whose llabs is negative: the envelope passed the replay window.
+  Fixture f;
+  f.host.answer_inline = true;
+  const auto body = EncodeEvent("test", std::vector<uint8_t>{'{', '}'});
+  uint64_t seq = 1;
+  for (const int64_t sent :
+       {std::numeric_limits<int64_t>::min() + f.host.now_ms, std::numeric_limits<int64_t>::min(),
+        std::numeric_limits<int64_t>::max()}) {
+    auto env = GossipEnvelope::Make(f.peers[0], GossipKind::kEvent, seq++, sent, body);
+    f.core->OnMessage(1, Fixture::Link(0), EncodeGossip(0, env.encoded));
+  }
+  CHECK(f.Counter("dropped.outside_replay_window") == 3);
+  CHECK(f.host.delivered.empty());
 }
 
 }  // namespace mesh::core

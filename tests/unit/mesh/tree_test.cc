@@ -57,6 +57,7 @@ struct Fixture {
     config.key = std::make_shared<SigningKey>(SigningKey::Generate());
     config.certificate = issue(*config.key, "self");
     config.ca_key = ca.public_key();
+    config.tree_min_members = 0;  // the tree with three peers
     core = std::make_unique<Core>(config, &host, "127.0.0.1:1", 1, 1, 1);
     host.core = core.get();
     core->Start(0, {});

@@ -255,3 +255,16 @@ TEST_CASE("placement is stable and moves little when members change", "[protocol
   for (size_t i = 0; i < a.size(); ++i) CHECK(a[i].id == c[i].id);
   CHECK(vault::protocol::ChooseHolders("x", members, 20).size() == 10);
 }
+
+TEST_CASE("base64 fields refuse bytes 0x80-0xFF", "[protocol][fuzz]") {
+  // Found by the vault_json fuzz target: libsodium 1.0.18 reads every byte 0x80-0xFF as '/',
+  // so "//\xc3\xa9" (UTF-8 for "//é", valid in JSON) decoded like "////".
+  std::vector<uint8_t> out;
+  REQUIRE(vault::protocol::FromBase64("////", 16, "field", &out).ok());
+  CHECK(out == std::vector<uint8_t>{0xff, 0xff, 0xff});
+  const mesh::Status s = vault::protocol::FromBase64("//\xc3\xa9", 16, "field", &out);
+  CHECK(s.code() == mesh::Status::Code::kInvalidArgument);
+  CHECK(s.message() == "field is not valid base64");
+  const mesh::Json data = {{"digest", "//\xc3\xa9"}};
+  CHECK_FALSE(vault::protocol::Base64Field(data, "digest", 32, &out).ok());
+}

@@ -8,9 +8,12 @@
 #ifndef VAULT_AGENT_H_
 #define VAULT_AGENT_H_
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mesh/config.h"
 #include "mesh/node.h"
@@ -36,11 +39,39 @@ struct AgentConfig {
   mesh::LogFunction log;                 // empty: silent; called on the agent's thread
 };
 
+// A latency histogram as Prometheus keeps one: cumulative counts of observations at or
+// below each bound (seconds); `count` includes those above the last bound (+Inf).
+struct LatencyHistogram {
+  static constexpr size_t kBuckets = 12;
+  static constexpr std::array<double, kBuckets> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                           0.1,   0.25,   0.5,   1,    2.5,   5};
+  std::array<uint64_t, kBuckets> buckets{};
+  uint64_t count = 0;
+  double sum_seconds = 0;
+};
+
 struct AgentStatus {
   size_t secrets = 0;  // names with a live (not deleted) manifest
   size_t tombstones = 0;
   int64_t shares_held = 0;
   uint64_t puts = 0, gets = 0, denied = 0;  // share stores and releases by this holder
+  // Clients' puts and gets that this node served as their entry node, by outcome: ok,
+  // denied, not_found, conflict, unavailable, error, abandoned (every name, zeros included).
+  // A put runs from its first vault.store to its vault.commit; a get is one vault.get.
+  std::map<std::string, uint64_t> client_puts, client_gets;
+  LatencyHistogram put_latency, get_latency;
+};
+
+// Where a secret's current version lives, for operators (the admin page): no share data.
+struct SecretPlacement {
+  uint64_t version = 0;
+  int threshold = 0;
+  bool deleted = false;
+  struct Holder {
+    std::string name;   // the holder's certificate name
+    std::string state;  // as this node sees it: "alive", "suspect", "failed", "left", "unknown"
+  };
+  std::vector<Holder> holders;  // share order
 };
 
 class Agent {
@@ -53,6 +84,8 @@ class Agent {
   virtual ~Agent() = default;
 
   virtual AgentStatus Status() = 0;
+  // The current version of `name` in this node's manifests; NotFound when it has none.
+  virtual mesh::Status Placement(const std::string& name, SecretPlacement* out) = 0;
 };
 
 }  // namespace vault

@@ -16,6 +16,9 @@ class AgentImpl : public Agent {
   explicit AgentImpl(std::shared_ptr<agent::AgentState> state) : state_(std::move(state)) {}
   ~AgentImpl() override { state_->Shutdown(); }
   AgentStatus Status() override { return state_->Status(); }
+  mesh::Status Placement(const std::string& name, SecretPlacement* out) override {
+    return state_->Placement(name, out);
+  }
 
  private:
   std::shared_ptr<agent::AgentState> state_;
@@ -99,6 +102,8 @@ AgentStatus AgentState::Status() {
   st.puts = puts_;
   st.gets = gets_;
   st.denied = denied_;
+  put_metrics_.Snapshot(&st.client_puts, &st.put_latency);
+  get_metrics_.Snapshot(&st.client_gets, &st.get_latency);
   return st;
 }
 
@@ -127,6 +132,25 @@ mesh::Status AgentState::Head(const std::string& name, Commit* out) {
   if (s.ok()) s = Commit::Decode(row.encoded, out);
   if (s.ok() || s.code() == mesh::Status::Code::kNotFound) return s;
   return Internal("reading the head of " + name, s);
+}
+
+mesh::Status AgentState::Placement(const std::string& name, SecretPlacement* out) {
+  if (auto s = protocol::CheckSecretName(name); !s.ok()) return s;
+  Commit head;
+  if (auto s = Head(name, &head); !s.ok()) return s;
+  const auto members = node_->Members();
+  SecretPlacement p;
+  p.version = head.manifest.version;
+  p.threshold = head.manifest.threshold;
+  p.deleted = head.manifest.deleted;
+  for (const auto& cert : head.manifest.holders) {
+    auto m = std::find_if(members.begin(), members.end(),
+                          [&](const mesh::MemberInfo& i) { return i.id == cert.subject; });
+    p.holders.push_back(
+        {cert.name, m == members.end() ? "unknown" : std::string(MemberStateName(m->state))});
+  }
+  *out = std::move(p);
+  return mesh::Status::OK();
 }
 
 mesh::Status AgentState::Internal(const std::string& what, const mesh::Status& s) const {
@@ -367,6 +391,7 @@ void AgentState::Tick() {
   if (removed > 0)
     Log(mesh::LogLevel::kInfo,
         "dropped " + std::to_string(removed) + " share(s) of puts that never committed");
+  PrunePutTracks();
   SyncWithPeer();
 }
 

@@ -32,6 +32,12 @@ mesh::Certificate Unverified(mesh::Certificate cert) {
 }  // namespace
 
 void AgentState::OnGet(const mesh::Message& m, const mesh::Responder& r) {
+  DoGet(m, TrackedResponder(r, [this](Outcome o, bool, const std::string&, double seconds) {
+          get_metrics_.Record(o, seconds);
+        }));
+}
+
+void AgentState::DoGet(const mesh::Message& m, const TrackedResponder& r) {
   GetRequest request;
   if (auto s = DecodeRequest(m.data, &request); !s.ok()) return r.Error(s.message());
   if (request.client.subject != m.from) {
@@ -73,28 +79,32 @@ void AgentState::OnGet(const mesh::Message& m, const mesh::Responder& r) {
   const size_t want = all ? holders.size() : static_cast<size_t>(manifest.threshold);
   const std::string commit = protocol::ToBase64(head.Encode());
   const mesh::Json forward = {{"request", m.data["request"]}, {"commit", commit}};
-  AskSomeHolders(holders, want, "vault.share.get", forward,
-             [r, commit](std::vector<HolderResult> results) {
-               mesh::Json out = mesh::Json::array();
-               size_t bytes = commit.size();
-               for (const auto& h : results) {
-                 mesh::Json one = {{"holder", protocol::Hex(h.id)}, {"name", h.name}};
-                 if (h.status.ok() && h.reply.is_object() && h.reply.contains("share") &&
-                     h.reply["share"].is_string()) {
-                   const auto& share = h.reply["share"].get_ref<const std::string&>();
-                   bytes += share.size() + 200;
-                   if (bytes <= kGetReplyBudget) {
-                     one["share"] = share;
-                   } else {
-                     one["error"] = "deferred: the reply is full";
-                   }
-                 } else {
-                   one["error"] = h.status.ok() ? "malformed reply" : h.status.message();
-                 }
-                 out.push_back(std::move(one));
-               }
-               r.Reply({{"commit", commit}, {"results", out}});
-             });
+  AskSomeHolders(
+      holders, want, "vault.share.get", forward,
+      [r, commit, t = static_cast<size_t>(manifest.threshold)](std::vector<HolderResult> results) {
+        mesh::Json out = mesh::Json::array();
+        size_t bytes = commit.size(), shares = 0;
+        for (const auto& h : results) {
+          mesh::Json one = {{"holder", protocol::Hex(h.id)}, {"name", h.name}};
+          if (h.status.ok() && h.reply.is_object() && h.reply.contains("share") &&
+              h.reply["share"].is_string()) {
+            const auto& share = h.reply["share"].get_ref<const std::string&>();
+            bytes += share.size() + 200;
+            if (bytes <= kGetReplyBudget) {
+              one["share"] = share;
+              ++shares;
+            } else {
+              one["error"] = "deferred: the reply is full";
+            }
+          } else {
+            one["error"] = h.status.ok() ? "malformed reply" : h.status.message();
+          }
+          out.push_back(std::move(one));
+        }
+        // The client checks the shares; fewer than t cannot succeed.
+        r.Reply({{"commit", commit}, {"results", out}},
+                shares >= t ? Outcome::kOk : Outcome::kUnavailable);
+      });
 }
 
 void AgentState::OnShareGet(const mesh::Message& m, const mesh::Responder& r) {
@@ -166,8 +176,9 @@ void AgentState::OnShareGet(const mesh::Message& m, const mesh::Responder& r) {
   PendingRelease release;
   release.record.nonce = request.nonce;
   release.record.audit =
-      AuditRecord{now,      manifest.name,       manifest.version, "get", request.client.name,
-                  protocol::Hex(request.client.subject), "granted"};
+      AuditRecord{now,      manifest.name,       manifest.version,
+                  "get",    request.client.name, protocol::Hex(request.client.subject),
+                  "granted"};
   release.share.name = manifest.name;
   release.share.version = manifest.version;
   release.share.holder = self_;

@@ -58,8 +58,21 @@ void AgentState::OnHead(const mesh::Message& m, const mesh::Responder& r) {
 
 // Entry node: forwards one sealed share to its holder and returns the holder's ack.
 void AgentState::OnStore(const mesh::Message& m, const mesh::Responder& r) {
+  DoStore(m, TrackedResponder(
+                 r, [this](Outcome o, bool replied, const std::string& key, double seconds) {
+                   PutAnswered(/*commit=*/false, o, replied, key, seconds);
+                 }));
+}
+
+void AgentState::DoStore(const mesh::Message& m, const TrackedResponder& r) {
   Manifest manifest;
   if (auto s = DecodeOwnManifest(m, "manifest", &manifest); !s.ok()) return r.Error(s.message());
+  const protocol::Digest manifest_id = manifest.Id();
+  std::string key(manifest_id.begin(), manifest_id.end());
+  if (put_tracks_.size() < kMaxTrackedPuts) {
+    put_tracks_.try_emplace(key, PutTrack{std::chrono::steady_clock::now()});
+  }
+  r.set_key(std::move(key));
   if (manifest.deleted) return r.Error("a tombstone is not stored; use vault.delete");
   if (auto s = CheckWritable(manifest); !s.ok()) return r.Error(s.message());
   std::vector<uint8_t> holder;
@@ -125,9 +138,18 @@ void AgentState::OnShareStore(const mesh::Message& m, const mesh::Responder& r) 
 
 // Entry node: a put whose every holder acknowledged becomes visible everywhere.
 void AgentState::OnCommit(const mesh::Message& m, const mesh::Responder& r) {
+  DoCommit(m, TrackedResponder(
+                  r, [this](Outcome o, bool replied, const std::string& key, double seconds) {
+                    PutAnswered(/*commit=*/true, o, replied, key, seconds);
+                  }));
+}
+
+void AgentState::DoCommit(const mesh::Message& m, const TrackedResponder& r) {
   Commit commit;
   if (auto s = DecodeCommit(m.data, "commit", &commit); !s.ok()) return r.Error(s.message());
   const auto& manifest = commit.manifest;
+  const protocol::Digest id = manifest.Id();
+  r.set_key(std::string(id.begin(), id.end()));
   if (manifest.owner.subject != m.from || manifest.deleted) {
     return r.Error("permission denied: only the owner commits a put");
   }
@@ -190,6 +212,38 @@ void AgentState::OnShareDelete(const mesh::Message& m, const mesh::Responder& r)
   bool applied = false;
   if (auto s = ApplyCommit(commit, &applied); !s.ok()) return r.Error(s.message());
   r.Reply({{"applied", applied}});
+}
+
+// A put's outcome is recorded once: at its commit, or at its first failed store (the client
+// then gives up; later stores of it are not counted again). Stores that succeed record
+// nothing. Untracked puts (too many at once) record each answer's own time.
+void AgentState::PutAnswered(bool commit, Outcome outcome, bool replied, const std::string& key,
+                             double seconds) {
+  if (replied && !commit) return;
+  auto it = key.empty() ? put_tracks_.end() : put_tracks_.find(key);
+  if (it == put_tracks_.end()) return put_metrics_.Record(outcome, seconds);
+  const double since_first =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.start).count();
+  if (!it->second.failed) put_metrics_.Record(outcome, since_first);
+  if (commit) {
+    put_tracks_.erase(it);
+  } else {
+    it->second.failed = true;
+  }
+}
+
+// Puts whose commit never came within uncommitted_ttl_ms were abandoned by their client.
+void AgentState::PrunePutTracks() {
+  const auto cutoff =
+      std::chrono::steady_clock::now() - std::chrono::milliseconds(config_.uncommitted_ttl_ms);
+  for (auto it = put_tracks_.begin(); it != put_tracks_.end();) {
+    if (it->second.start >= cutoff) {
+      ++it;
+      continue;
+    }
+    if (!it->second.failed) put_metrics_.Count(Outcome::kAbandoned);
+    it = put_tracks_.erase(it);
+  }
 }
 
 }  // namespace vault::agent

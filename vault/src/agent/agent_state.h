@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/agent_metrics.h"
 #include "agent/worker.h"
 #include "protocol/certificate_cache.h"
 #include "protocol/manifest.h"
@@ -26,6 +27,8 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   void Register();
   void Shutdown();
   AgentStatus Status();
+  // Thread-safe (the store serialises its own use).
+  mesh::Status Placement(const std::string& name, SecretPlacement* out);
 
  private:
   using Handler = void (AgentState::*)(const mesh::Message&, const mesh::Responder&);
@@ -54,9 +57,12 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   // Client-facing (entry node): agent_client.cc, agent_put.cc, agent_get.cc.
   void OnHead(const mesh::Message& m, const mesh::Responder& r);
   void OnStore(const mesh::Message& m, const mesh::Responder& r);
+  void DoStore(const mesh::Message& m, const TrackedResponder& r);
   void OnCommit(const mesh::Message& m, const mesh::Responder& r);
+  void DoCommit(const mesh::Message& m, const TrackedResponder& r);
   void OnDelete(const mesh::Message& m, const mesh::Responder& r);
   void OnGet(const mesh::Message& m, const mesh::Responder& r);
+  void DoGet(const mesh::Message& m, const TrackedResponder& r);
   void OnList(const mesh::Message& m, const mesh::Responder& r);
   void OnAudit(const mesh::Message& m, const mesh::Responder& r);
   void OnStatus(const mesh::Message& m, const mesh::Responder& r);
@@ -124,6 +130,19 @@ class AgentState : public std::enable_shared_from_this<AgentState> {
   static constexpr size_t kMaxQueuedTasks = 1024;  // more waiting: "busy"
   std::unique_ptr<Worker> worker_;
   std::atomic<uint64_t> puts_{0}, gets_{0}, denied_{0};
+  // Clients' puts and gets at this entry node (agent_metrics.h). A put is tracked by its
+  // manifest id from its first vault.store to its commit, its first failed store, or
+  // uncommitted_ttl_ms (abandoned); at most kMaxTrackedPuts at once (worker thread only).
+  OpMetrics put_metrics_, get_metrics_;
+  struct PutTrack {
+    std::chrono::steady_clock::time_point start;
+    bool failed = false;  // its outcome is recorded; later stores of it are not
+  };
+  static constexpr size_t kMaxTrackedPuts = 4096;
+  std::map<std::string, PutTrack> put_tracks_;
+  void PutAnswered(bool commit, Outcome outcome, bool replied, const std::string& key,
+                   double seconds);
+  void PrunePutTracks();
   // Anti-entropy (worker thread): the cursor into a peer's heads and the passes completed.
   static constexpr size_t kSyncPage = 256;
   std::string sync_cursor_;

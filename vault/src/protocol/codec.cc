@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "ct.h"
+
 namespace vault::protocol {
 
 std::string ToBase64(std::span<const uint8_t> bytes) {
@@ -17,6 +19,9 @@ mesh::Status FromBase64(std::string_view text, size_t max_bytes, std::string_vie
   if (text.size() / 4 * 3 > max_bytes + 2) {
     return mesh::Status::ResourceExhausted(std::string(what) + " is larger than " +
                                            std::to_string(max_bytes) + " bytes");
+  }
+  if (!ct::Ascii(text)) {  // libsodium 1.0.18 would read bytes 0x80-0xFF as '/'
+    return mesh::Status::InvalidArgument(std::string(what) + " is not valid base64");
   }
   out->resize(text.size() / 4 * 3 + 3);
   size_t length = 0;
