@@ -366,7 +366,9 @@ void Scale100(bool tree, size_t broadcasts) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   // Warm-up broadcasts shape the tree; then the measured ones, 50 ms apart.
-  for (size_t b = 0; b < 5; ++b) {
+  const size_t warmup =
+      std::getenv("MESH_BENCH_WARMUP") ? std::stoul(std::getenv("MESH_BENCH_WARMUP")) : 5;
+  for (size_t b = 0; b < warmup; ++b) {
     c.nodes[randombytes_uniform(static_cast<uint32_t>(kNodes))]->Broadcast(
         "bench", {{"id", "w" + std::to_string(b)}});
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -378,6 +380,8 @@ void Scale100(bool tree, size_t broadcasts) {
   }
   const uint64_t sent_before = c.Sent();
   const uint64_t ihave_before = counter("tree_ihave_ids_out");
+  const uint64_t grafts_before = counter("tree_grafts_sent");
+  const uint64_t prunes_before = counter("tree_prunes_sent");
   for (size_t b = 0; b < broadcasts; ++b) {
     const std::string id = "b" + std::to_string(b);
     {
@@ -402,12 +406,14 @@ void Scale100(bool tree, size_t broadcasts) {
       "{\"bench\":\"mesh.scale100\",\"nodes\":%zu,\"tree\":%s,\"full\":%s,"
       "\"seconds_to_full_membership\":%.3f,\"broadcasts\":%zu,\"deliveries\":%zu,"
       "\"expected\":%zu,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"payload_tx_per_delivery\":%.2f,"
-      "\"ihave_ids_per_delivery\":%.2f,\"rss_kib_per_node\":%ld,\"verify_threads\":0,"
-      "\"timings\":\"default probes\"}\n",
+      "\"ihave_ids_per_delivery\":%.2f,\"grafts\":%lu,\"prunes\":%lu,"
+      "\"rss_kib_per_node\":%ld,\"verify_threads\":0,\"timings\":\"default probes\"}\n",
       kNodes, tree ? "true" : "false", full ? "true" : "false", join_s, broadcasts,
       c.latencies_ms.size(), expected, Percentile(c.latencies_ms, 0.5),
       Percentile(c.latencies_ms, 0.99), static_cast<double>(c.Sent() - sent_before) / deliveries,
       static_cast<double>(counter("tree_ihave_ids_out") - ihave_before) / deliveries,
+      static_cast<unsigned long>(counter("tree_grafts_sent") - grafts_before),
+      static_cast<unsigned long>(counter("tree_prunes_sent") - prunes_before),
       (rss - rss_before) / static_cast<long>(kNodes));
   std::fflush(stdout);
   std::fflush(stdout);
