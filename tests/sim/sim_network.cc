@@ -129,7 +129,18 @@ void SimNetwork::Dispatch(Event e) {
     return;
   }
   ++events_run_;
-  RunOn(static_cast<size_t>(e.node), e.call);
+  if (e.call) return RunOn(static_cast<size_t>(e.node), e.call);
+  RunOn(static_cast<size_t>(e.node),
+        [&](core::Core& c) { Receive(c, e.link, std::move(e.message)); });
+}
+
+void SimNetwork::Receive(core::Core& c, core::LinkId link, std::vector<uint8_t> message) {
+  LinkEnd* p = links_.Find(link);
+  if (p == nullptr || p->closed || p->down || p->cut) {
+    ++messages_dropped_;
+    return;
+  }
+  c.OnMessage(now_, link, std::move(message));
 }
 
 // One call into node i's Core, then its Tick timer follows Core::NextWakeup.
@@ -223,15 +234,15 @@ void SimNetwork::Crash(size_t i) {
   n.held.clear();
   ++n.gen;
   n.prev_max_seq = std::max(n.prev_max_seq, n.stats.max_seq_used);
-  for (auto& [id, end] : links_) {
-    if (end.node != i || end.down) continue;
+  links_.ForEach([&](core::LinkId, LinkEnd& end) {
+    if (end.node != i || end.down) return;
     end.down = true;
     LinkEnd& peer = links_.at(end.peer);
     // The peer's kernel answers its next segment with a reset; none crosses a partition
     // (that end goes down with the partition's idle timeout instead).
     if (peer.node != i && !peer.down && !peer.cut)
       ScheduleDown(end.peer, now_ + options_.latency_ms);
-  }
+  });
 }
 
 void SimNetwork::Restart(size_t i, std::vector<std::string> bootstrap,
@@ -307,16 +318,16 @@ void SimNetwork::SetSlow(size_t i, int64_t ms) {
 
 void SimNetwork::CutUnreachableLinks() {
   std::vector<core::LinkId> cut;
-  for (auto& [id, end] : links_) {
-    if (end.down || end.cut || Reachable(end.node, links_.at(end.peer).node)) continue;
+  links_.ForEach([&](core::LinkId id, LinkEnd& end) {
+    if (end.down || end.cut || Reachable(end.node, links_.at(end.peer).node)) return;
     end.cut = true;
     cut.push_back(id);
-  }
+  });
   // Nothing crosses any more: both ends notice when their idle timeout passes.
   AtNet(now_ + options_.config.idle_timeout.count(), [this, cut] {
     for (core::LinkId id : cut) {
-      auto it = links_.find(id);
-      if (it != links_.end() && !it->second.down) ScheduleDown(id, now_);
+      LinkEnd* end = links_.Find(id);
+      if (end != nullptr && !end->down) ScheduleDown(id, now_);
     }
   });
 }
@@ -352,15 +363,15 @@ int64_t SimNetwork::DeliveryTime(LinkEnd& from) {
 
 void SimNetwork::ScheduleDown(core::LinkId id, int64_t t) {
   AtNode(t, links_.at(id).node, [this, id](core::Core& c) {
-    auto it = links_.find(id);
-    if (it == links_.end() || it->second.down) return;
-    it->second.down = true;
-    const core::LinkId peer = it->second.peer;
+    LinkEnd* end = links_.Find(id);
+    if (end == nullptr || end->down) return;
+    end->down = true;
+    const core::LinkId peer = end->peer;
     c.OnLinkDown(now_, id);
-    auto p = links_.find(peer);
-    if (p != links_.end() && p->second.down) {
-      links_.erase(p);
-      links_.erase(id);
+    LinkEnd* p = links_.Find(peer);
+    if (p != nullptr && p->down) {
+      links_.Erase(peer);
+      links_.Erase(id);
     }
   });
 }
@@ -372,27 +383,26 @@ void SimNetwork::HostSend(size_t i, core::LinkId link, std::vector<uint8_t> mess
   ++messages_sent_;
   bytes_sent_ += message.size();
   InspectSent(i, message);
-  auto it = links_.find(link);
-  if (it == links_.end() || it->second.node != i || it->second.closed || it->second.down) {
+  LinkEnd* found = links_.Find(link);
+  if (found == nullptr || found->node != i || found->closed || found->down) {
     ++n.stats.sends_on_closed_link;
     ++messages_dropped_;
     return;
   }
-  LinkEnd& end = it->second;
+  LinkEnd& end = *found;
   if (end.cut) {
     ++messages_dropped_;
     return;
   }
   const core::LinkId to = end.peer;
   const int64_t t = DeliveryTime(end);
-  AtNode(t, links_.at(to).node, [this, to, m = std::move(message)](core::Core& c) mutable {
-    auto p = links_.find(to);
-    if (p == links_.end() || p->second.closed || p->second.down || p->second.cut) {
-      ++messages_dropped_;
-      return;
-    }
-    c.OnMessage(now_, to, std::move(m));
-  });
+  Event e;
+  e.time = t;
+  e.node = static_cast<int64_t>(links_.at(to).node);
+  e.gen = N(links_.at(to).node).gen;
+  e.link = to;
+  e.message = std::move(message);
+  Push(std::move(e));
 }
 
 void SimNetwork::HostDial(size_t i, uint64_t dial_id, const std::string& address) {
@@ -434,8 +444,8 @@ void SimNetwork::Connect(size_t a, uint64_t a_gen, uint64_t dial_id, size_t b, u
   }
   const core::LinkId la = next_link_++;
   const core::LinkId lb = next_link_++;
-  links_[la] = LinkEnd{a, a_gen, lb};
-  links_[lb] = LinkEnd{b, b_gen, la};
+  links_.Put(la, LinkEnd{a, a_gen, lb});
+  links_.Put(lb, LinkEnd{b, b_gen, la});
   const Certificate cert_a = na.cert;
   const Certificate cert_b = nb.cert;
   AtNode(now_, b, [this, lb, cert_a](core::Core& c) { c.OnLinkUp(now_, lb, cert_a, 0); });
@@ -444,9 +454,9 @@ void SimNetwork::Connect(size_t a, uint64_t a_gen, uint64_t dial_id, size_t b, u
 }
 
 void SimNetwork::HostClose(size_t i, core::LinkId link) {
-  auto it = links_.find(link);
-  if (it == links_.end() || it->second.node != i || it->second.closed || it->second.down) return;
-  LinkEnd& end = it->second;
+  LinkEnd* found = links_.Find(link);
+  if (found == nullptr || found->node != i || found->closed || found->down) return;
+  LinkEnd& end = *found;
   end.closed = true;
   ScheduleDown(link, now_);  // right after the current call
   LinkEnd& peer = links_.at(end.peer);

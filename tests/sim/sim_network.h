@@ -15,6 +15,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -205,6 +206,37 @@ class SimNetwork {
     bool cut = false;           // crossed a partition: messages are lost until it goes down
     int64_t last_delivery = 0;  // FIFO: the latest delivery time of a message sent here
   };
+  // Link ends by id. Ids are handed out in sequence and never reused, so a vector indexed by
+  // id finds an end in O(1) (a std::map of 100,000s of ends cost a cache miss a level on
+  // every message); iteration is in id order, as the map's was.
+  class LinkTable {
+   public:
+    LinkEnd* Find(core::LinkId id) {
+      return id < ends_.size() && ends_[id].node != kGone ? &ends_[id] : nullptr;
+    }
+    LinkEnd& at(core::LinkId id) {
+      LinkEnd* e = Find(id);
+      if (e == nullptr) throw std::out_of_range("sim link");
+      return *e;
+    }
+    void Put(core::LinkId id, LinkEnd e) {
+      if (ends_.size() <= id) ends_.resize(id + 1, LinkEnd{kGone});
+      ends_[id] = e;
+    }
+    void Erase(core::LinkId id) {
+      if (id < ends_.size()) ends_[id].node = kGone;
+    }
+    template <class F>
+    void ForEach(F f) {
+      for (core::LinkId id = 0; id < ends_.size(); ++id) {
+        if (ends_[id].node != kGone) f(id, ends_[id]);
+      }
+    }
+
+   private:
+    static constexpr size_t kGone = ~size_t{0};
+    std::vector<LinkEnd> ends_;
+  };
   struct Event {
     int64_t time = 0;
     uint64_t seq = 0;
@@ -212,6 +244,10 @@ class SimNetwork {
     uint64_t gen = 0;
     std::function<void()> fn;               // network events
     std::function<void(core::Core&)> call;  // node events
+    // A message arriving on link `link` (a node event without `call`): kept apart from the
+    // std::function, whose captures would take an allocation per message.
+    core::LinkId link = 0;
+    std::vector<uint8_t> message;
   };
 
   static size_t Idx(MemberState s) { return static_cast<size_t>(s); }
@@ -223,6 +259,7 @@ class SimNetwork {
   void AtNode(int64_t t, size_t i, std::function<void(core::Core&)> call);
   void Dispatch(Event e);
   void RunOn(size_t i, const std::function<void(core::Core&)>& call);
+  void Receive(core::Core& c, core::LinkId link, std::vector<uint8_t> message);
   void Resume(size_t i);
   std::unique_ptr<core::Core> MakeCore(size_t i, uint64_t incarnation, uint64_t sequence,
                                        uint64_t reserved);
@@ -258,7 +295,7 @@ class SimNetwork {
   std::unordered_map<std::string, std::shared_ptr<const core::MemberRecord>> records_;
   std::unordered_map<std::string, std::weak_ptr<const core::GossipEnvelope>> envelopes_;
   size_t envelopes_swept_ = 1024;
-  std::map<core::LinkId, LinkEnd> links_;  // ordered: deterministic iteration
+  LinkTable links_;
   core::LinkId next_link_ = 1;
   bool partitioned_ = false;
   std::vector<int> group_;                       // per node, while partitioned
