@@ -134,8 +134,9 @@ void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
   }
   const PublicKey& id = *dial.expect;
   host_->PeerConnect(id, false);
-  if (auto m = members_.find(id); m != members_.end()) {
-    m->second.next_dial = now + Backoff(++m->second.failures);
+  if (members_.count(id) > 0) {
+    DialBackoff& b = backoff_[id];
+    b.next_dial = now + Backoff(++b.failures);
   }
   for (auto& [pid, probe] : probes_) {
     if (probe.target == id && probe.awaiting_link) {
@@ -252,7 +253,7 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
   }
   if (!first) return;
   host_->PeerConnect(record.id(), true);
-  if (auto m = members_.find(record.id()); m != members_.end()) m->second.failures = 0;
+  if (auto b = backoff_.find(record.id()); b != backoff_.end()) b->second.failures = 0;
 
   // Two links to one peer (both dialed at once): keep the one dialed by the lower key, on
   // both sides, and close the other with a goodbye.
@@ -376,7 +377,7 @@ void Core::MaintainViews(int64_t now) {
     for (size_t n = 0; n < std::min(kScan, members_.size()); ++n, ++it) {
       if (it == members_.end()) it = members_.begin();
       Member& m = it->second;
-      if (m.state != MemberState::kAlive || now < m.next_dial) continue;
+      if (m.state != MemberState::kAlive || now < NextDial(it->first)) continue;
       if (LinkTo(it->first) != nullptr || Dialing(it->first)) continue;
       candidates.push_back(&m);
     }
@@ -423,7 +424,7 @@ void Core::MaintainViews(int64_t now) {
 void Core::DialMember(int64_t now, Member& m, bool want_active) {
   const uint64_t id = next_dial_id_++;
   dials_[id] = PendingDial{m.record->address, m.record->id(), want_active};
-  m.next_dial = now + config_.probe_interval.count();  // one dial in flight at a time
+  backoff_[m.record->id()].next_dial = now + config_.probe_interval.count();  // one at a time
   host_->Dial(id, m.record->address);
 }
 
@@ -442,7 +443,7 @@ void Core::RedialFailed(int64_t now) {
   for (size_t n = 0; n < std::min<size_t>(16, dead_.size()); ++n, ++it) {
     if (it == dead_.end()) it = dead_.begin();
     Member& m = members_.at(*it);
-    if (now < m.next_dial || LinkTo(*it) != nullptr || Dialing(*it)) continue;
+    if (now < NextDial(*it) || LinkTo(*it) != nullptr || Dialing(*it)) continue;
     DialMember(now, m, true);
     return;
   }

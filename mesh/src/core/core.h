@@ -154,13 +154,17 @@ class Core {
  private:
   // One per other member: a node holds every member, so this is kept small (the record is
   // shared, the suspicion lives in suspicions_ while there is one).
+  // One per member and node: 10,000 members make it 10^8 in the simulator, so it is kept
+  // to 40 bytes (a 112-byte map node); dial backoff, for the few dialed, is in backoff_.
   struct Member {
     std::shared_ptr<const MemberRecord> record;
     int64_t state_since = 0;         // monotonic ms
     uint64_t state_incarnation = 0;  // for suspect / dead: the incarnation it is about
-    int64_t next_dial = 0;           // backoff: no dial before this
-    int32_t failures = 0;            // consecutive dial failures, for backoff
     MemberState state = MemberState::kAlive;
+  };
+  struct DialBackoff {
+    int64_t next_dial = 0;  // no dial before this
+    int32_t failures = 0;   // consecutive dial failures
   };
   struct Suspicion {
     int64_t deadline = 0;
@@ -273,6 +277,10 @@ class Core {
   // first key at or after a random one is a fair enough pick in O(log n).
   std::map<PublicKey, Member>::iterator RandomMember(std::map<PublicKey, Member>& table);
   bool Dialing(const PublicKey& id) const;
+  int64_t NextDial(const PublicKey& id) const {
+    auto b = backoff_.find(id);
+    return b == backoff_.end() ? 0 : b->second.next_dial;
+  }
 
   // gossip.cc: signed broadcast
   void Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body, bool flood = false);
@@ -319,9 +327,10 @@ class Core {
   std::shared_ptr<const GossipEnvelope> announcement_;  // own record, first announced
   int64_t announce_until_ = 0;  // new member links get the announcement until then
 
-  std::map<PublicKey, Member> members_;  // without self
-  size_t live_ = 0;                      // alive or suspect members
-  std::array<size_t, 4> by_state_{};     // members by MemberState (Track), for the gauges
+  std::map<PublicKey, Member> members_;       // without self
+  std::map<PublicKey, DialBackoff> backoff_;  // members dialed (until reset or reaped)
+  size_t live_ = 0;                           // alive or suspect members
+  std::array<size_t, 4> by_state_{};          // members by MemberState (Track), for the gauges
   std::map<PublicKey, Suspicion> suspicions_;
   std::set<std::pair<int64_t, PublicKey>> suspicion_deadlines_;
   std::set<PublicKey> dead_;                        // failed members, for redials

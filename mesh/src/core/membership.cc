@@ -55,8 +55,7 @@ bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
     SetState(now, m, MemberState::kLeft, record.incarnation);
   } else if (m.state == MemberState::kAlive || m.state == MemberState::kLeft ||
              record.incarnation > m.state_incarnation) {
-    m.failures = 0;
-    m.next_dial = 0;
+    backoff_.erase(record.id());
     SetState(now, m, MemberState::kAlive, record.incarnation);
   }
   return true;
@@ -202,6 +201,7 @@ void Core::ReapTick(int64_t now) {
     Count("members_reaped");
     seen_.ForgetOrigin(id);
     Track(id, state, std::nullopt, now);
+    backoff_.erase(id);
     members_.erase(it);
   }
 }
