@@ -382,6 +382,9 @@ void Scale100(bool tree, size_t broadcasts) {
   const uint64_t ihave_before = counter("tree_ihave_ids_out");
   const uint64_t grafts_before = counter("tree_grafts_sent");
   const uint64_t prunes_before = counter("tree_prunes_sent");
+  const char* const kChurn[] = {"links_trimmed", "tree_repairs", "tree_optimized", "links_lost"};
+  std::map<std::string, uint64_t> churn_before;
+  for (const char* name : kChurn) churn_before[name] = counter(name);
   for (size_t b = 0; b < broadcasts; ++b) {
     const std::string id = "b" + std::to_string(b);
     {
@@ -400,6 +403,10 @@ void Scale100(bool tree, size_t broadcasts) {
       std::chrono::milliseconds(10000));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const long rss = RssKib();
+  for (const char* name : kChurn) {
+    std::fprintf(stderr, "scale100: %s %lu during the broadcasts\n", name,
+                 static_cast<unsigned long>(counter(name) - churn_before[name]));
+  }
   std::lock_guard lock(c.mu);
   const double deliveries = static_cast<double>(std::max<size_t>(1, c.latencies_ms.size()));
   std::printf(
