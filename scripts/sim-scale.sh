@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The scale simulator's large runs (docs/performance.md, "Simulator"): the real mesh core of
 # N nodes (default 10,000) under a virtual clock, one scenario per run, JSON lines on stdout
-# (and in build/release/sim-scale.jsonl). Builds meshvault-sim first. Each 10,000-node run
-# needs about 15 GB of memory and most of an hour on one core (the simulator is single-
-# threaded and deterministic). Exit status: non-zero if a run's checks failed.
+# (and in build/release/sim-scale.jsonl). Builds meshvault-sim first. A 10,000-node run needs
+# an estimated 17 GB of memory and about an hour of one core for the join alone (the
+# simulator is single-threaded and deterministic; no 10,000-node run has finished yet, see
+# docs/performance.md). Exit status: non-zero if a run's checks failed.
 #   scripts/sim-scale.sh [NODES] [SCENARIO...]     e.g. scripts/sim-scale.sh 10000 mass-failure
 set -euo pipefail
 cd "$(dirname "$0")/.."
