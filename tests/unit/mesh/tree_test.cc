@@ -348,9 +348,11 @@ TEST_CASE("tree: ids of an unknown origin are GRAFTed from their announcers only
   Fixture f;
   const IHaveEntry made_up{{SigningKey::Generate().public_key(), 1}, 1};
   f.core->OnMessage(1, Fixture::Link(0), EncodeIHave(std::span(&made_up, 1)));
-  f.core->OnLinkDown(2, Fixture::Link(0));
-  f.core->Tick(2 + f.config.ihave_timeout.count());
-  CHECK(f.host.Grafted(Fixture::Link(1)).empty());  // no fallback to the tree links
+  const int64_t first = 1 + f.config.ihave_timeout.count();
+  f.core->Tick(first);
+  CHECK(f.host.Grafted(Fixture::Link(0)).size() == 1);
+  f.core->Tick(first + f.config.graft_timeout.count());  // no answer
+  CHECK(f.host.Grafted(Fixture::Link(1)).empty());       // no fallback to the tree links
   CHECK(f.host.Grafted(Fixture::Link(2)).empty());
   CHECK(f.Counter("tree_missing_given_up") == 1);
 }
