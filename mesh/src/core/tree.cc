@@ -139,9 +139,8 @@ void Core::EraseMissing(const GossipId& id) {
   auto it = missing_.find(id);
   if (it == missing_.end()) return;
   missing_due_.erase({it->second.deadline, id});
-  if (auto owner = links_.find(it->second.owner); owner != links_.end()) {
-    --owner->second.missing_owned;
-  }
+  auto owner = links_.find(it->second.owner);
+  if (owner != links_.end() && owner->second.missing_owned > 0) --owner->second.missing_owned;
   missing_.erase(it);
 }
 
