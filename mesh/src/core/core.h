@@ -182,7 +182,7 @@ class Core {
     int64_t next_optimize = 0;     // tree: no optimisation toward this link before then
     size_t missing_owned = 0;      // tree: missing_ entries this link's IHAVE (or copy) opened
     // Anti-entropy: no answer to a reply-wanted DIGEST / SYNC on this link before then.
-    int64_t next_digest_reply = 0;
+    int64_t next_digest_reply = 0;  // see ReplyAllowed
     int64_t next_sync_reply = 0;
   };
   struct PendingDial {
@@ -255,6 +255,15 @@ class Core {
   void SendDigest(Link& link, bool reply_wanted);
   void HandleDigest(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandlePull(Link& link, std::span<const uint8_t> message);
+  // Whether a link may have an answer to a reply-wanted DIGEST (or SYNC) now; `next` is the
+  // link's schedule for that kind. One answer per ReplyInterval on average, two in a burst.
+  bool ReplyAllowed(int64_t now, int64_t& next) const;
+  // probe_interval, or half anti_entropy_interval if shorter. An honest peer asks one link at
+  // most once per anti_entropy_interval, plus join digests two or more probe_intervals apart
+  // (at 1, 3, 9 and 27 probe_intervals), which may meet a periodic one: hence the burst.
+  int64_t ReplyInterval() const {
+    return std::min(config_.probe_interval.count(), config_.anti_entropy_interval.count() / 2);
+  }
   void HandlePing(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandleAck(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandlePingReq(int64_t now, Link& link, std::span<const uint8_t> message);

@@ -4,12 +4,22 @@
 // only the records it lacks or holds older: at 10,000 members a digest is 0.5 MB where a
 // table is 3.3 MB, and a receiver compares the two sorted lists in one pass. A link gets at
 // most one answer to a reply-wanted DIGEST, and one to a reply-wanted SYNC, per
-// anti_entropy_interval: a 4-byte request must not buy the whole table each time.
+// ReplyInterval (probe_interval, or half anti_entropy_interval if shorter) on average, two
+// in a burst: a 4-byte request must not buy the whole table each time.
 #include <algorithm>
 
 #include "core/core.h"
 
 namespace mesh::core {
+
+// A generic cell rate algorithm: `next` is when the link would be due if it asked at the
+// average rate; one request ahead of that is still answered.
+bool Core::ReplyAllowed(int64_t now, int64_t& next) const {
+  const int64_t interval = ReplyInterval();
+  if (now < next - interval) return false;
+  next = std::max(next, now) + interval;
+  return true;
+}
 
 void Core::SendSync(Link& link, bool reply_wanted) {
   std::vector<SyncEntry> entries;
@@ -62,11 +72,10 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
   host_->PeerAddresses(from, sync.entries.size(), 0);
   auto it = links_.find(id);
   if (!sync.reply_wanted || it == links_.end() || it->second.closing) return;
-  if (now < it->second.next_sync_reply) {
+  if (!ReplyAllowed(now, it->second.next_sync_reply)) {
     Count("dropped.sync_reply_limited");
     return;
   }
-  it->second.next_sync_reply = now + config_.anti_entropy_interval.count();
   SendSync(it->second, false);
 }
 
@@ -141,11 +150,10 @@ void Core::HandleDigest(int64_t now, Link& link, std::span<const uint8_t> messag
     SendTo(l->second, EncodePull(std::span(pull).subspan(i, n)));
   }
   if (!digest.reply_wanted) return;
-  if (now < l->second.next_digest_reply) {
+  if (!ReplyAllowed(now, l->second.next_digest_reply)) {
     Count("dropped.digest_reply_limited");
     return;
   }
-  l->second.next_digest_reply = now + config_.anti_entropy_interval.count();
   SendDigest(l->second, false);
 }
 

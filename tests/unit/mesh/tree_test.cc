@@ -433,26 +433,26 @@ TEST_CASE("digest: replies are rate-limited per link and PULL ids answered once"
   Fixture f;
   size_t next = 0;
   const std::vector<DigestEntry> none{{f.peers[1].public_key(), 1, false, MemberState::kAlive, 1}};
-  for (int64_t t : {1, 2, 3}) {
+  for (int64_t t : {1, 2, 3, 4}) {  // one per probe_interval, two in a burst
     next = 0;
     f.core->OnMessage(t, Fixture::Link(0), EncodeDigest(true, none, 1 << 20, &next));
   }
-  CHECK(f.host.Count(Fixture::Link(0), MessageType::kDigest) == 1);
+  CHECK(f.host.Count(Fixture::Link(0), MessageType::kDigest) == 2);
   CHECK(f.Counter("dropped.digest_reply_limited") == 2);
   next = 0;
-  f.core->OnMessage(1 + f.config.anti_entropy_interval.count(), Fixture::Link(0),
+  f.core->OnMessage(1 + 2 * f.config.probe_interval.count(), Fixture::Link(0),
                     EncodeDigest(true, none, 1 << 20, &next));
-  CHECK(f.host.Count(Fixture::Link(0), MessageType::kDigest) == 2);
+  CHECK(f.host.Count(Fixture::Link(0), MessageType::kDigest) == 3);
   // Another link has its own allowance; SYNC has one too.
   next = 0;
   f.core->OnMessage(3, Fixture::Link(1), EncodeDigest(true, none, 1 << 20, &next));
   CHECK(f.host.Count(Fixture::Link(1), MessageType::kDigest) == 1);
   std::vector<SyncEntry> sync{{f.records[1].encoded, MemberState::kAlive, 1}};
-  for (int64_t t : {4, 5}) {
+  for (int64_t t : {4, 5, 6}) {
     next = 0;
     f.core->OnMessage(t, Fixture::Link(1), EncodeSync(true, sync, 1 << 20, &next));
   }
-  CHECK(f.host.Count(Fixture::Link(1), MessageType::kSync) == 1);
+  CHECK(f.host.Count(Fixture::Link(1), MessageType::kSync) == 2);
   // A PULL naming one member 1024 times gets its record once.
   const std::vector<PublicKey> ids(kMaxIdsPerMessage, f.peers[2].public_key());
   f.core->OnMessage(6, Fixture::Link(2), EncodePull(ids));
