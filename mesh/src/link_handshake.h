@@ -48,7 +48,7 @@ struct LinkSession {
   noise::CipherState receive;
 };
 
-inline constexpr std::string_view kLinkPrologue = "meshvault link v1";
+inline constexpr std::string_view kLinkPrologue = "meshvault link v2";
 inline constexpr std::string_view kNoiseKeyDomain = "meshvault noise static key v1";
 
 class LinkHandshake {

@@ -190,6 +190,19 @@ mesh::Status NodeImpl::Init() {
   if (config_.active_target == 0 || config_.active_max < config_.active_target) {
     return mesh::Status::InvalidArgument("active_target must be at least 1 and at most active_max");
   }
+  // The GRAFT chain for one missing id (core/tree.cc SendDueGrafts: one announcer, then two
+  // at a time, each graft_timeout, over at most active_max announcers and about as many
+  // fallback links) must end while the announcers still keep the envelope.
+  if (config_.tree_broadcast &&
+      (config_.ihave_timeout.count() <= 0 || config_.graft_timeout.count() <= 0 ||
+       config_.max_missing_ids == 0 ||
+       config_.tree_cache_ttl.count() <
+           config_.ihave_timeout.count() +
+               config_.graft_timeout.count() * static_cast<int64_t>(config_.active_max + 1))) {
+    return mesh::Status::InvalidArgument(
+        "tree broadcast needs ihave_timeout and graft_timeout above 0, max_missing_ids at "
+        "least 1, and tree_cache_ttl at least ihave_timeout + graft_timeout * (active_max + 1)");
+  }
   if (config_.seen_ttl <= config_.replay_window) {
     return mesh::Status::InvalidArgument("seen_ttl must exceed replay_window");
   }

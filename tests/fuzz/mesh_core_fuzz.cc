@@ -2,6 +2,7 @@
 // link messages, timer ticks, dial results, signature-check answers and application calls.
 // Structured ops build real signed records and envelopes from the fixed identities, so the
 // handlers are reached past the decoders and signature checks; raw ops send any bytes.
+// IHAVE, GRAFT, PRUNE, DIGEST, PULL and NACK name the same identities and small sequences.
 // Input: byte 0 is the setup (first peer, whether signature checks answer inline, small
 // caches), then ops (see Step). Invariants: every message the core sends decodes; its own
 // envelopes verify and use sequence numbers below the durable reservation, in order;
@@ -109,8 +110,34 @@ class FuzzHost : public Host {
         break;
       }
       case MessageType::kDisconnect:
+      case MessageType::kPrune:
         FUZZ_CHECK(m.size() == 1);
         break;
+      case MessageType::kNack: {
+        ProbeMessage p;
+        FUZZ_CHECK(DecodeProbe(m, &p).ok());
+        break;
+      }
+      case MessageType::kIHave: {
+        std::vector<IHaveEntry> e;
+        FUZZ_CHECK(DecodeIHave(m, &e).ok());
+        break;
+      }
+      case MessageType::kGraft: {
+        std::vector<GossipId> ids;
+        FUZZ_CHECK(DecodeGraft(m, &ids).ok());
+        break;
+      }
+      case MessageType::kDigest: {
+        Digest d;
+        FUZZ_CHECK(DecodeDigest(m, &d).ok() && !d.entries.empty());
+        break;
+      }
+      case MessageType::kPull: {
+        std::vector<PublicKey> ids;
+        FUZZ_CHECK(DecodePull(m, &ids).ok());
+        break;
+      }
     }
   }
 };
@@ -155,6 +182,12 @@ std::vector<uint8_t> BuildEnvelope(fuzz::Reader& in, int64_t unix_ms) {
   return bytes;
 }
 
+// An id of an envelope BuildEnvelope may make (small sequences), or of none.
+GossipId BuildId(fuzz::Reader& in) {
+  const uint8_t who = in.U8();
+  return GossipId{Ids().node_keys[who % 4].public_key(), (who & 0x80) ? in.U64() : in.U8()};
+}
+
 struct Harness {
   FuzzHost host;
   std::unique_ptr<Core> core;
@@ -193,7 +226,7 @@ void Harness::Step(fuzz::Reader& in) {
   const uint8_t op = in.U8();
   const LinkId link = PickLink(in.U8());
   const int64_t now = host.now;
-  switch (op % 16) {
+  switch (op % 22) {
     case 0:  // raw bytes
       core->OnMessage(now, link, in.Chunk());
       break;
@@ -298,6 +331,46 @@ void Harness::Step(fuzz::Reader& in) {
     }
     case 15:
       if (in.U8() == 0x4C) core->Leave(now);
+      break;
+    // Tree dissemination and digest anti-entropy (HELLO flags 2 and 3 make a tree link).
+    case 16: {  // IHAVE: ids may repeat
+      std::vector<IHaveEntry> entries(1 + in.U8() % 4);
+      for (auto& e : entries) e = IHaveEntry{BuildId(in), in.U8()};
+      core->OnMessage(now, link, EncodeIHave(entries));
+      break;
+    }
+    case 17: {  // GRAFT: none (eager push only) or a few ids, may repeat
+      std::vector<GossipId> ids(in.U8() % 4);
+      for (auto& id : ids) id = BuildId(in);
+      core->OnMessage(now, link, EncodeGraft(ids));
+      break;
+    }
+    case 18:
+      core->OnMessage(now, link, EncodePrune());
+      break;
+    case 19: {  // DIGEST: about the fixed nodes, node-0 (this one) included
+      const bool reply = in.Bool();
+      std::vector<DigestEntry> entries(1 + in.U8() % 4);
+      for (auto& e : entries) {
+        const uint8_t who = in.U8();
+        e.id = Ids().node_keys[who % 4].public_key();
+        e.incarnation = (who & 0x80) ? in.U64() : fuzz::kNowMs + in.U8();
+        e.left = in.Bool();
+        e.state = static_cast<MemberState>(in.U8() % 4);
+        e.state_incarnation = (who & 0x40) ? in.U64() : fuzz::kNowMs + in.U8();
+      }
+      size_t next = 0;
+      core->OnMessage(now, link, EncodeDigest(reply, entries, 1 << 20, &next));
+      break;
+    }
+    case 20: {  // PULL: may repeat ids
+      std::vector<PublicKey> ids(1 + in.U8() % 4);
+      for (auto& id : ids) id = Ids().node_keys[in.U8() % 4].public_key();
+      core->OnMessage(now, link, EncodePull(ids));
+      break;
+    }
+    case 21:  // NACK: probe ids are small counters
+      core->OnMessage(now, link, EncodeProbe(MessageType::kNack, {in.U8()}));
       break;
   }
   ReapClosed();

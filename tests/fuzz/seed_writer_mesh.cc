@@ -132,6 +132,8 @@ Writer& Rec(Writer& w, uint8_t who, uint8_t inc = 0, bool left = false) {
   return w.U8(who).U8(inc).U8(left ? 1 : 0).U8(0);
 }
 Writer& Hello(Writer& w, uint8_t who = 1) { return Rec(w.U8(1).U8(0).U8(1), who).U8(0); }
+// HELLO with flags 3: an active link to a peer that speaks the tree protocol.
+Writer& TreeHello(Writer& w, uint8_t who = 1) { return Rec(w.U8(1).U8(0).U8(1), who).U8(3); }
 Writer& Sync(Writer& w) {
   w.U8(2).U8(0).U8(1).U8(2);
   Rec(w, 2).U8(0).U8(0);
@@ -154,8 +156,19 @@ Writer& Claim(Writer& w, uint8_t origin, uint8_t kind, uint8_t target) {
 
 void CoreSeeds(Seeds* s) {
   Writer hello_sync, gossip, claims, probe, direct, dial, deferred, app, leave, raw, record, bad,
-      extreme;
+      extreme, tree;
   Tick(Sync(Hello(hello_sync.U8(0))), 1000);
+  // Tree and digest messages: IHAVE (a new id and a known one), GRAFT naming one id twice,
+  // PRUNE, DIGEST (a suspicion of this node, node 2 newer), PULL naming node 2 twice, NACK.
+  auto& t = EventGossip(Sync(TreeHello(tree.U8(0))), 2, 1);
+  t.U8(16).U8(0).U8(1).U8(2).U8(2).U8(3).U8(2).U8(1).U8(1);
+  Tick(t, 200);
+  t.U8(17).U8(0).U8(2).U8(2).U8(1).U8(2).U8(1);
+  t.U8(18).U8(0);
+  t.U8(19).U8(0).U8(1).U8(1).U8(0).U8(255).U8(0).U8(1).U8(0).U8(2).U8(5).U8(0).U8(0).U8(0);
+  t.U8(20).U8(0).U8(1).U8(2).U8(2);
+  t.U8(21).U8(0).U8(1);
+  Tick(t, 1000);
   EventGossip(EventGossip(Sync(Hello(gossip.U8(0))), 2, 1), 3, 1);
   Tick(Tick(Claim(Claim(Sync(Hello(claims.U8(0))), 1, 2, 2), 1, 3, 0), 3000), 30000);
   auto& p = Hello(probe.U8(0));
@@ -196,7 +209,8 @@ void CoreSeeds(Seeds* s) {
                                                          {"raw", &raw},
                                                          {"record-gossip", &record},
                                                          {"bad-records", &bad},
-                                                         {"extreme-times", &extreme}};
+                                                         {"extreme-times", &extreme},
+                                                         {"tree-digest", &tree}};
   for (const auto& [name, w] : seeds) s->Add("mesh_core", name, w->bytes());
 }
 

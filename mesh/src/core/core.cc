@@ -15,6 +15,19 @@ std::array<uint8_t, 16> SeenKey(Host* host) {
   return key;
 }
 
+// A SipHash key for an id table from one draw of the host's randomness (one draw, as before
+// the tables used SipHash, so simulations keep their random sequences): 64 unknown bits are
+// enough to keep anyone from aiming ids at one bucket.
+GossipIdHash IdHash(Host* host) {
+  const uint64_t r = host->Random(), s = r * 0x9E3779B97F4A7C15ull;
+  GossipIdHash h;
+  for (size_t i = 0; i < 8; ++i) {
+    h.key[i] = static_cast<uint8_t>(r >> (8 * i));
+    h.key[8 + i] = static_cast<uint8_t>(s >> (8 * i));
+  }
+  return h;
+}
+
 }  // namespace
 
 Core::Core(const Config& config, Host* host, std::string advertise, uint64_t incarnation,
@@ -26,8 +39,8 @@ Core::Core(const Config& config, Host* host, std::string advertise, uint64_t inc
       sequence_(sequence),
       sequence_reserved_(sequence_reserved),
       seen_(config.seen_ttl.count(), config.seen_cache_max, SeenKey(host)),
-      missing_(0, GossipIdHash{host->Random()}),
-      recent_(0, GossipIdHash{host->Random()}),
+      missing_(0, IdHash(host)),
+      recent_(0, IdHash(host)),
       own_counters_(counters ? nullptr : std::make_unique<Counters>()),
       counters_(counters ? counters : own_counters_.get()) {
   self_ = MemberRecord::Make(*config_.key, config_.certificate, advertise_, incarnation_, false,
@@ -168,7 +181,7 @@ void Core::OnLinkDown(int64_t now, LinkId id) {
   if (m == members_.end()) return;
   // A lost link, or a closed one that was a tree edge (trimmed, or closed by the peer), may
   // have split the tree: repair it rather than wait for IHAVE timeouts on every envelope.
-  if (!leaving_ && (!link.closing || (link.active && link.tree && link.eager))) RepairTree();
+  if (!leaving_ && (!link.closing || (link.active && link.tree && link.eager))) RepairTree(now);
   if (!link.closing && !leaving_ && m->second.state == MemberState::kAlive) {
     Count("links_lost");
     StartProbe(now, peer, 0, 0);  // lost without a goodbye: find out at once

@@ -183,6 +183,11 @@ class Core {
     bool eager = true;             // tree: envelopes go whole on this link; otherwise as IHAVE ids
     bool pruned = false;           // tree: PRUNE sent, and no GRAFT since either way
     std::vector<IHaveEntry> lazy;  // IHAVE entries waiting for the next tick
+    int64_t next_optimize = 0;     // tree: no optimisation toward this link before then
+    size_t missing_owned = 0;      // tree: missing_ entries this link's IHAVE (or copy) opened
+    // Anti-entropy: no answer to a reply-wanted DIGEST / SYNC on this link before then.
+    int64_t next_digest_reply = 0;  // see ReplyAllowed
+    int64_t next_sync_reply = 0;
   };
   struct PendingDial {
     std::string address;
@@ -200,8 +205,9 @@ class Core {
     uint64_t relay_probe_id = 0;
     int64_t nack_at = 0;  // relay: when to NACK if the target has not answered
     bool nack_sent = false;
-    int expected_nacks = 0;  // own probe: PING-REQs sent
-    int nacks = 0;           // own probe: NACKs received
+    int expected_nacks = 0;       // own probe: PING-REQs sent
+    int nacks = 0;                // own probe: NACKs received, at most one per helper
+    std::vector<LinkId> helpers;  // own probe: links sent a PING-REQ that have not NACKed yet
   };
   struct PendingRequest {
     uint64_t token = 0;
@@ -253,6 +259,15 @@ class Core {
   void SendDigest(Link& link, bool reply_wanted);
   void HandleDigest(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandlePull(Link& link, std::span<const uint8_t> message);
+  // Whether a link may have an answer to a reply-wanted DIGEST (or SYNC) now; `next` is the
+  // link's schedule for that kind. One answer per ReplyInterval on average, two in a burst.
+  bool ReplyAllowed(int64_t now, int64_t& next) const;
+  // probe_interval, or half anti_entropy_interval if shorter. An honest peer asks one link at
+  // most once per anti_entropy_interval, plus join digests two or more probe_intervals apart
+  // (at 1, 3, 9 and 27 probe_intervals), which may meet a periodic one: hence the burst.
+  int64_t ReplyInterval() const {
+    return std::min(config_.probe_interval.count(), config_.anti_entropy_interval.count() / 2);
+  }
   void HandlePing(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandleAck(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandlePingReq(int64_t now, Link& link, std::span<const uint8_t> message);
@@ -292,13 +307,19 @@ class Core {
   // flood: whole on every active link, eager or not.
   void Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env, uint8_t hops,
                LinkId except, bool flood = false);
-  void RepairTree();
+  void RepairTree(int64_t now);
   void OnDuplicate(Link& link);
   void HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandleGraft(int64_t now, Link& link, std::span<const uint8_t> message);
-  void Optimize(Link& link, const IHaveEntry& e);
+  void Optimize(int64_t now, Link& link, const IHaveEntry& e);
   void TreeTick(int64_t now);
-  bool Known(const GossipId& id) const;  // accepted, or being verified
+  // Notes that `link` has envelope `id` (IHAVE, or a copy that came while another was being
+  // checked), to GRAFT it from there if it does not arrive.
+  void AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hops);
+  void SendDueGrafts(int64_t now);  // GRAFTs for the missing ids whose deadline passed
+  void EraseMissing(const GossipId& id);
+  bool Known(const GossipId& id) const;  // own, accepted, or at or below its origin's floor
+  bool Verifying(const GossipId& id) const { return verifying_ids_.count({id.origin, id.seq}) > 0; }
   Hello MakeHello(bool want_active) const;
 
   // direct.cc: point-to-point
@@ -367,20 +388,26 @@ class Core {
   struct Missing {
     // Link and hops, in arrival order; those before `next` were asked already. A vector:
     // thousands of ids can be missing at once after a mass failure, most with 1-3 announcers.
+    // One entry per link, at most Config::active_max (plus the fallback's).
     std::vector<std::pair<LinkId, uint8_t>> announcers;
     size_t next = 0;
     int64_t deadline = 0;
-    bool fallback = false;  // the active links were added as announcers
+    bool fallback = false;  // the active links were added as announcers (or may not be)
+    bool grafted = false;   // one GRAFT sent already: the next rounds ask two announcers
+    LinkId owner = 0;       // the link whose announcement opened the entry (its share)
   };
   struct Recent {
     std::shared_ptr<const GossipEnvelope> envelope;
-    uint8_t hops = 0;  // what a GOSSIP of it from here carries: this node's distance
-    LinkId from = 0;   // the link it came on (0: published here)
+    uint8_t hops = 0;             // what a GOSSIP of it from here carries: this node's distance
+    LinkId from = 0;              // the link it came on (0: published here)
+    std::vector<LinkId> grafted;  // links it was sent on in answer to GRAFT (once each)
   };
   std::unordered_map<GossipId, Missing, GossipIdHash> missing_;
   std::set<std::pair<int64_t, GossipId>> missing_due_;  // (deadline, id) of missing_
   std::unordered_map<GossipId, Recent, GossipIdHash> recent_;
   std::deque<std::pair<int64_t, GossipId>> recent_order_;
+  int64_t next_repair_ = 0;                      // RepairTree: at most one per ihave_timeout,
+  bool repair_pending_ = false;                  // and a link lost meanwhile makes one more then
   std::map<uint64_t, PendingRequest> requests_;  // by request id
   uint64_t next_request_id_ = 1;
   std::map<PublicKey, std::deque<Outgoing>> queued_;

@@ -4,7 +4,8 @@
 // to its active links except the sender, while the hop limit allows. The forwarding policy
 // is Forward (tree.cc: Plumtree, or flooding when it is off). The signature
 // check is the host's (VerifyGossip): the envelope waits in `verifying_` until the answer
-// (OnGossipVerified), and copies that arrive meanwhile count as duplicates.
+// (OnGossipVerified), and copies that arrive meanwhile count as duplicates (without a PRUNE:
+// the copy being checked may be forged, and then they are GRAFTed from their senders).
 #include "core/core.h"
 
 namespace mesh::core {
@@ -29,7 +30,6 @@ void Core::Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body, 
 }
 
 void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message) {
-  (void)now;
   Count("gossip_in_messages");
   Count("gossip_in_bytes", message.size());
   Gossip gossip;
@@ -38,12 +38,19 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
       !GossipEnvelope::Decode(std::move(gossip.envelope), config_.max_message_bytes, &env).ok()) {
     return ProtocolError(link, "malformed_gossip");
   }
-  // A copy of an envelope still being verified is a duplicate too: one check per id.
+  // A copy of an envelope still being verified is a duplicate too: one check per id. But the
+  // copy being checked may be a forgery of a predictable (origin, sequence): this one is not
+  // pruned, and its link is kept as an announcer, to GRAFT from if the check fails.
   std::pair<PublicKey, uint64_t> id{env.origin, env.seq};
-  if (env.origin == self_.id() || !seen_.IsNew(env.origin, env.seq) ||
-      verifying_ids_.count(id) > 0) {
+  const GossipId gid{env.origin, env.seq};
+  if (Known(gid)) {
     Count("gossip_duplicates");
     if (env.origin != link.peer.subject) OnDuplicate(link);
+    return;
+  }
+  if (Verifying(gid)) {
+    Count("gossip_duplicates");
+    if (config_.tree_broadcast && link.tree) AddAnnouncer(now, link, gid, gossip.hops);
     return;
   }
   // |local - sent| > window, written so nothing overflows: sent_ms is any i64 the origin chose.
@@ -111,6 +118,14 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
     if (auto link = links_.find(p.from); link != links_.end()) {
       ProtocolError(link->second, "forwarded_forgery");
     }
+    // Copies or IHAVEs of this id that came during the check: GRAFT the real one now.
+    if (auto m = missing_.find(GossipId{p.envelope->origin, p.envelope->seq});
+        m != missing_.end()) {
+      missing_due_.erase({m->second.deadline, m->first});
+      m->second.deadline = now;
+      missing_due_.insert({now, m->first});
+      SendDueGrafts(now);
+    }
     return;
   }
   const GossipEnvelope& env = *p.envelope;
@@ -121,10 +136,7 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
     return;
   }
   seen_.Insert(now, origin, env.seq);
-  if (auto m = missing_.find(GossipId{origin, env.seq}); m != missing_.end()) {
-    missing_due_.erase({m->second.deadline, m->first});
-    missing_.erase(m);
-  }
+  EraseMissing(GossipId{origin, env.seq});
   switch (env.kind) {
     case GossipKind::kEvent: {
       EventBody body;

@@ -18,8 +18,14 @@ Status Core::CheckRecord(const MemberRecord& record) {
 
 bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
   if (record.id() == self_.id()) {
-    // Someone holds a record of this node newer than ours (an earlier run): outbid it.
+    // Someone holds a record of this node newer than ours (an earlier run): outbid it. Only
+    // a record this node signed can say so: anything else would let anyone raise (and
+    // overflow) its incarnation.
     if (record.incarnation >= incarnation_ && !leaving_ && record.encoded != self_.encoded) {
+      if (!verified && !CheckRecord(record).ok()) {
+        Count("dropped.bad_record");
+        return false;
+      }
       Refute(now, record.incarnation);
     }
     return false;
@@ -146,10 +152,19 @@ void Core::Track(const PublicKey& id, std::optional<MemberState> from,
   if (to == MemberState::kDead || to == MemberState::kLeft) gone_.emplace_back(now, id);
 }
 
+// Outbids `incarnation` with a new record. Callers pass only incarnations this node signed
+// (its own, or an earlier run's signed record), never a number a peer chose; still, at the
+// top of the range the node keeps its record rather than wrap to 0, which every peer would
+// ignore (a refutation cannot be forced to overflow).
 void Core::Refute(int64_t now, uint64_t incarnation) {
+  const uint64_t top = std::max(incarnation_, incarnation);
+  if (top == UINT64_MAX) {
+    Count("dropped.refute_overflow");
+    return;
+  }
   Count("refutations");
   AdjustHealth(1);  // suspected: this node may be the slow one
-  incarnation_ = std::max(incarnation_, incarnation) + 1;
+  incarnation_ = top + 1;
   ResignSelf(now);
   Publish(now, GossipKind::kRecord, self_.encoded);
 }
@@ -246,6 +261,7 @@ void Core::ProbeTick(int64_t now) {
       for (size_t i = 0; i < config_.indirect_probes && !helpers.empty(); ++i) {
         const size_t j = host_->Random() % helpers.size();
         ++probe.expected_nacks;
+        probe.helpers.push_back(helpers[j]->id);
         SendTo(*helpers[j], EncodePingReq(PingReq{pid, probe.target}));
         helpers[j] = helpers.back();
         helpers.pop_back();
@@ -269,7 +285,7 @@ void Core::ProbeTick(int64_t now) {
     // Lifeguard: each helper that sent no NACK counts against this node's own health. With no
     // helper (no active link) the failure says nothing either way, and a node cut off alone
     // must still find out (memberlist counts 1 here).
-    AdjustHealth(probe.expected_nacks - probe.nacks);
+    AdjustHealth(probe.expected_nacks - std::min(probe.nacks, probe.expected_nacks));
     ProbeFailed(now, probe.target);
   }
 }
@@ -398,8 +414,18 @@ void Core::HandleAck(int64_t now, Link& link, std::span<const uint8_t> message) 
 void Core::HandleNack(Link& link, std::span<const uint8_t> message) {
   ProbeMessage nack;
   if (!DecodeProbe(message, &nack).ok()) return ProtocolError(link, "malformed_nack");
+  // Only from a helper this node sent the PING-REQ, once each: probe ids are easy to guess,
+  // and NACKs from anyone would cancel the failures that Lifeguard counts against this node.
   auto it = probes_.find(nack.probe_id);
-  if (it != probes_.end() && it->second.relay_link == 0) ++it->second.nacks;
+  if (it == probes_.end() || it->second.relay_link != 0) return;
+  auto& helpers = it->second.helpers;
+  auto helper = std::find(helpers.begin(), helpers.end(), link.id);
+  if (helper == helpers.end()) {
+    Count("dropped.unexpected_nack");
+    return;
+  }
+  helpers.erase(helper);
+  ++it->second.nacks;
 }
 
 // Lifeguard's local health multiplier: 0 when all is well, up to lhm_max; probe rounds and

@@ -1,6 +1,9 @@
 #include "core/messages.h"
 
+#include <sodium.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include "core/bytes.h"
 
@@ -99,6 +102,18 @@ std::vector<uint8_t> EncodeDirect(const Direct& m) {
 }
 
 std::vector<uint8_t> EncodeDisconnect() { return Start(MessageType::kDisconnect); }
+
+size_t GossipIdHash::operator()(const GossipId& id) const {
+  static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
+  uint8_t in[40];
+  std::memcpy(in, id.origin.data(), 32);
+  std::memcpy(in + 32, &id.seq, 8);
+  uint8_t out[8];
+  crypto_shorthash(out, in, sizeof in, key.data());
+  uint64_t h;
+  std::memcpy(&h, out, sizeof h);
+  return static_cast<size_t>(h);
+}
 
 Status PeekType(std::span<const uint8_t> message, MessageType* type) {
   if (message.empty()) return Status::InvalidArgument("empty link message");

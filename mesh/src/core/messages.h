@@ -4,6 +4,7 @@
 #ifndef MESH_CORE_MESSAGES_H_
 #define MESH_CORE_MESSAGES_H_
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -86,17 +87,12 @@ struct GossipId {
   auto operator<=>(const GossipId&) const = default;
 };
 
-// Hashes ids for the core's tables; the salt (random per node) keeps anyone from aiming
-// many ids at one bucket.
+// Hashes ids for the core's tables: SipHash-2-4 (libsodium's crypto_shorthash, as SeenCache)
+// over all 40 bytes, under a key random to each table, so nobody can aim many ids at one
+// bucket (a linear mix of the bytes can be collided whatever its salt).
 struct GossipIdHash {
-  uint64_t salt = 0;
-  size_t operator()(const GossipId& id) const {
-    uint64_t x = salt ^ (id.seq * 0x9E3779B97F4A7C15ull);
-    for (size_t i = 0; i < 8; ++i) x ^= static_cast<uint64_t>(id.origin[i]) << (8 * i);
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;  // SplitMix64's finaliser
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return static_cast<size_t>(x ^ (x >> 31));
-  }
+  std::array<uint8_t, 16> key{};
+  size_t operator()(const GossipId& id) const;
 };
 
 struct IHaveEntry {

@@ -2,12 +2,24 @@
 // failed) exchanges whole tables (SYNC, full records). The periodic exchange sends a DIGEST
 // (ids, incarnations, states; 50 bytes a member, no records to decode) and each side PULLs
 // only the records it lacks or holds older: at 10,000 members a digest is 0.5 MB where a
-// table is 3.3 MB, and a receiver compares the two sorted lists in one pass.
+// table is 3.3 MB, and a receiver compares the two sorted lists in one pass. A link gets at
+// most one answer to a reply-wanted DIGEST, and one to a reply-wanted SYNC, per
+// ReplyInterval (probe_interval, or half anti_entropy_interval if shorter) on average, two
+// in a burst: a 4-byte request must not buy the whole table each time.
 #include <algorithm>
 
 #include "core/core.h"
 
 namespace mesh::core {
+
+// A generic cell rate algorithm: `next` is when the link would be due if it asked at the
+// average rate; one request ahead of that is still answered.
+bool Core::ReplyAllowed(int64_t now, int64_t& next) const {
+  const int64_t interval = ReplyInterval();
+  if (now < next - interval) return false;
+  next = std::max(next, now) + interval;
+  return true;
+}
 
 void Core::SendSync(Link& link, bool reply_wanted) {
   std::vector<SyncEntry> entries;
@@ -59,7 +71,12 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
   }
   host_->PeerAddresses(from, sync.entries.size(), 0);
   auto it = links_.find(id);
-  if (sync.reply_wanted && it != links_.end() && !it->second.closing) SendSync(it->second, false);
+  if (!sync.reply_wanted || it == links_.end() || it->second.closing) return;
+  if (!ReplyAllowed(now, it->second.next_sync_reply)) {
+    Count("dropped.sync_reply_limited");
+    return;
+  }
+  SendSync(it->second, false);
 }
 
 void Core::SendDigest(Link& link, bool reply_wanted) {
@@ -92,7 +109,10 @@ void Core::HandleDigest(int64_t now, Link& link, std::span<const uint8_t> messag
       if (e.state == MemberState::kSuspect || e.state == MemberState::kDead) {
         ApplyClaim(now, MemberState::kSuspect, Claim{e.id, e.state_incarnation}, from);
       } else if (e.incarnation > incarnation_ && !leaving_) {
-        Refute(now, e.incarnation);  // a newer record of this node (an earlier run)
+        // Perhaps a newer record of this node (an earlier run's), perhaps a made-up number:
+        // the entry is not signed, so ask for the record. The answer (SYNC) refutes in
+        // ApplyRecord only if the record carries this node's own signature.
+        pull.push_back(e.id);
       }
       continue;
     }
@@ -129,12 +149,20 @@ void Core::HandleDigest(int64_t now, Link& link, std::span<const uint8_t> messag
     Count("sync_pulled", n);
     SendTo(l->second, EncodePull(std::span(pull).subspan(i, n)));
   }
-  if (digest.reply_wanted) SendDigest(l->second, false);
+  if (!digest.reply_wanted) return;
+  if (!ReplyAllowed(now, l->second.next_digest_reply)) {
+    Count("dropped.digest_reply_limited");
+    return;
+  }
+  SendDigest(l->second, false);
 }
 
 void Core::HandlePull(Link& link, std::span<const uint8_t> message) {
   std::vector<PublicKey> ids;
   if (!DecodePull(message, &ids).ok()) return ProtocolError(link, "malformed_pull");
+  // Each record once, however often the PULL names it.
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   std::vector<SyncEntry> entries;
   for (const PublicKey& id : ids) {
     if (id == self_.id()) {
