@@ -122,7 +122,7 @@ class RoguePeer {
     mesh::transport::TransportOptions o;
     o.credentials = mesh::LinkCredentials{id_.key.get(), id_.cert, ca_key_};
     o.max_message_bytes = max_message;
-    o.send_queue_bytes = 64 << 20;
+    o.send_queue_bytes = 128 << 20;   // the flood test queues 60,000 envelopes of 1.2 KiB
     o.send_queue_messages = 1 << 16;  // room for a burst
     o.unix_seconds = [] { return static_cast<int64_t>(std::time(nullptr)); };
     mesh::transport::TransportEvents ev;
