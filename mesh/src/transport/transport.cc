@@ -41,13 +41,16 @@ struct Transport::Shared {
   std::optional<tcp::acceptor> acceptor;
   std::atomic<uint64_t> next_link{1};
   std::atomic<size_t> pending_handshakes{0};
-  std::atomic<size_t> sessions{0};                // Session objects alive, in any state
   std::map<LinkId, std::shared_ptr<Session>> up;  // events executor only
   bool shut_down = false;                         // events executor only
   // Every session not yet destroyed (handshaking, up or closing), so Shutdown and Abort reach
-  // them all; a session adds itself when created and removes itself in its destructor.
+  // them all and sessions() counts them; Session::Create adds one, its destructor removes it.
   std::mutex live_mu;
   std::map<Session*, std::weak_ptr<Session>> live;  // guarded by live_mu
+  size_t LiveCount() {
+    std::lock_guard lock(live_mu);
+    return live.size();
+  }
 
   Shared(net::io_context& io, net::any_io_executor ev, TransportOptions o, TransportEvents h)
       : ioc(io), events(std::move(ev)), options(std::move(o)), handlers(std::move(h)) {}
@@ -80,24 +83,17 @@ class Session : public std::enable_shared_from_this<Session> {
       : shared_(std::move(shared)),
         ws_(std::move(socket)),
         inbound_(true),
-        timer_(ws_.get_executor()) {
-    ++shared_->sessions;
-  }
+        timer_(ws_.get_executor()) {}
   Session(std::shared_ptr<Transport::Shared> shared, uint64_t dial_id)
       : shared_(std::move(shared)),
         ws_(net::make_strand(shared_->ioc)),
         inbound_(false),
         dial_id_(dial_id),
         resolver_(ws_.get_executor()),
-        timer_(ws_.get_executor()) {
-    ++shared_->sessions;
-  }
+        timer_(ws_.get_executor()) {}
   ~Session() {
-    {
-      std::lock_guard lock(shared_->live_mu);
-      shared_->live.erase(this);
-    }
-    --shared_->sessions;
+    std::lock_guard lock(shared_->live_mu);
+    shared_->live.erase(this);
   }
 
   LinkId id() const { return id_; }
@@ -470,7 +466,7 @@ void Accept(std::shared_ptr<Transport::Shared> shared) {
           if (shared->pending_handshakes >= o.max_pending_handshakes) {
             Transport::Shared::Count(shared, "refused.too_many_handshakes");
             socket.close();
-          } else if (shared->sessions >= o.max_links) {
+          } else if (shared->LiveCount() >= o.max_links) {
             Transport::Shared::Count(shared, "refused.too_many_links");
             socket.close();
           } else {
@@ -570,6 +566,6 @@ void Transport::Abort() {
 
 size_t Transport::links() const { return shared_->up.size(); }
 
-size_t Transport::sessions() const { return shared_->sessions.load(); }
+size_t Transport::sessions() const { return shared_->LiveCount(); }
 
 }  // namespace mesh::transport
