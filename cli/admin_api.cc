@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "admin_request.h"
 #include "prometheus.h"
 #include "topology.h"
 
@@ -13,43 +14,10 @@ HttpResponse Json(int status, const mesh::Json& body) {
           body.dump(2, ' ', false, mesh::Json::error_handler_t::replace) + "\n"};
 }
 
-HttpResponse Errors(int status, const std::string& message) {
-  return Json(status, {{"errors", {message}}});
-}
-
-// %XX escapes decoded; false on a malformed escape.
-bool PercentDecode(std::string_view in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out->push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int value = 0;
-    for (size_t k = 1; k <= 2; ++k) {
-      const char c = in[i + k];
-      const int digit = c >= '0' && c <= '9'   ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                               : -1;
-      if (digit < 0) return false;
-      value = value * 16 + digit;
-    }
-    out->push_back(static_cast<char>(value));
-    i += 2;
-  }
-  return true;
-}
-
-constexpr std::string_view kHoldersPrefix = "/v1/vault/holders/";
-
 }  // namespace
 
 // The page, embedded at build time from cli/ui/index.html.
 extern const char kAdminUiHtml[];
-
-namespace {}  // namespace
 
 Health EvaluateHealth(Lifecycle lifecycle, const mesh::NodeMetrics& m) {
   if (lifecycle == Lifecycle::kStarting) return {false, "starting", "the node is starting"};
@@ -76,23 +44,38 @@ Health EvaluateHealth(Lifecycle lifecycle, const mesh::NodeMetrics& m) {
 }
 
 HttpResponse AdminApi::Handle(const std::string& path) const {
+  using E = AdminRoute::Endpoint;
   const Lifecycle lifecycle = lifecycle_.load(std::memory_order_acquire);
-  if (path == "/v1/sys/health") return HealthResponse(lifecycle);
-  if (path == "/ui" || path == "/ui/") return {200, "text/html; charset=utf-8", kAdminUiHtml};
-  const bool holders = path.rfind(kHoldersPrefix, 0) == 0;
-  const bool known = path == "/v1/status" || path == "/v1/members" || path == "/metrics" ||
-                     path == "/v1/topology" || holders;
-  if (!known) return Errors(404, "not found: " + path.substr(0, 200));
-  if (lifecycle == Lifecycle::kStarting) return Errors(503, "the node is starting");
-  mesh::Node* node = node_->node();
-  if (path == "/v1/members") {
-    mesh::Json members = mesh::Json::array();
-    for (const auto& m : node->Members()) members.push_back(mesh::MemberToJson(m));
-    return Json(200, {{"members", members}});
+  const AdminRoute route = RouteAdminPath(path);
+  switch (route.endpoint) {
+    case E::kHealth:
+      return HealthResponse(lifecycle);
+    case E::kUi:
+      return {200, "text/html; charset=utf-8", kAdminUiHtml};
+    case E::kNotFound:
+      return AdminError(404, "not found: " + path.substr(0, 200));
+    case E::kBadEscape:
+      return AdminError(400, "malformed %-escape in the name");
+    default:
+      break;
   }
-  if (path == "/v1/status") return Json(200, mesh::StatusToJson(node->Status()));
-  if (path == "/v1/topology") return Json(200, Topology(node, std::chrono::milliseconds(1000)));
-  if (holders) return HoldersResponse(path.substr(kHoldersPrefix.size()));
+  if (lifecycle == Lifecycle::kStarting) return AdminError(503, "the node is starting");
+  mesh::Node* node = node_->node();
+  switch (route.endpoint) {
+    case E::kMembers: {
+      mesh::Json members = mesh::Json::array();
+      for (const auto& m : node->Members()) members.push_back(mesh::MemberToJson(m));
+      return Json(200, {{"members", members}});
+    }
+    case E::kStatus:
+      return Json(200, mesh::StatusToJson(node->Status()));
+    case E::kTopology:
+      return Json(200, Topology(node, std::chrono::milliseconds(1000)));
+    case E::kHolders:
+      return HoldersResponse(route.name);
+    default:
+      break;
+  }
   // /metrics: the vault agent is there until the node object goes (after the HTTP server).
   vault::AgentStatus agent;
   if (node_->agent()) agent = node_->agent()->Status();
@@ -100,15 +83,13 @@ HttpResponse AdminApi::Handle(const std::string& path) const {
           RenderMetrics(node->Metrics(), node_->agent() ? &agent : nullptr, version_)};
 }
 
-HttpResponse AdminApi::HoldersResponse(const std::string& escaped) const {
-  std::string name;
-  if (!PercentDecode(escaped, &name)) return Errors(400, "malformed %-escape in the name");
-  if (node_->agent() == nullptr) return Errors(503, "the vault agent is not running");
+HttpResponse AdminApi::HoldersResponse(const std::string& name) const {
+  if (node_->agent() == nullptr) return AdminError(503, "the vault agent is not running");
   vault::SecretPlacement p;
   const auto s = node_->agent()->Placement(name, &p);
-  if (s.code() == mesh::Status::Code::kNotFound) return Errors(404, "no secret by that name");
+  if (s.code() == mesh::Status::Code::kNotFound) return AdminError(404, "no secret by that name");
   if (!s.ok())
-    return Errors(s.code() == mesh::Status::Code::kInvalidArgument ? 400 : 500, s.message());
+    return AdminError(s.code() == mesh::Status::Code::kInvalidArgument ? 400 : 500, s.message());
   mesh::Json list = mesh::Json::array();
   for (const auto& h : p.holders) list.push_back({{"name", h.name}, {"state", h.state}});
   return Json(200, {{"name", name},

@@ -36,7 +36,7 @@ class AdminApi {
 
  private:
   HttpResponse HealthResponse(Lifecycle lifecycle) const;
-  HttpResponse HoldersResponse(const std::string& escaped_name) const;
+  HttpResponse HoldersResponse(const std::string& name) const;
   VaultNode* node_;
   const std::string version_;
   std::atomic<Lifecycle> lifecycle_{Lifecycle::kStarting};

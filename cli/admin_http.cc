@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <thread>
 
+#include "admin_request.h"
 #include "mesh/address.h"
 
 namespace cli {
@@ -19,14 +20,8 @@ namespace http = beast::http;
 using tcp = net::ip::tcp;
 
 constexpr auto kReadDeadline = std::chrono::seconds(10);
-constexpr size_t kHeaderLimit = 8 * 1024;
-constexpr size_t kBodyLimit = 1024;
 constexpr auto kDrainDeadline = std::chrono::seconds(2);
 constexpr size_t kDrainLimit = 256 * 1024;
-
-HttpResponse JsonError(int status, const std::string& message) {
-  return {status, "application/json", R"({"errors":[")" + message + "\"]}\n"};
-}
 
 // One connection: read one request, answer, close.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
@@ -35,33 +30,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       : stream_(std::move(socket)), handler_(handler) {}
 
   void Run() {
-    parser_.header_limit(kHeaderLimit);
-    parser_.body_limit(kBodyLimit);
     stream_.expires_after(kReadDeadline);
-    http::async_read(
-        stream_, buffer_, parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    Read();
   }
 
  private:
-  void OnRead(beast::error_code ec) {
-    // Timeouts and resets just close; a request over the limits or malformed gets a status.
-    if (ec == http::error::header_limit) return Write(JsonError(431, "request header too large"));
-    if (ec == http::error::body_limit) return Write(JsonError(413, "request body too large"));
-    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::connection_reset) {
-      return;
-    }
-    if (ec) return Write(JsonError(400, "malformed request"));
-    const auto& req = parser_.get();
-    head_ = req.method() == http::verb::head;
-    if (req.method() != http::verb::get && !head_) {
-      response_.set(http::field::allow, "GET, HEAD");
-      return Write(JsonError(405, "method not allowed; use GET or HEAD"));
-    }
-    std::string path(req.target());
-    if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
-    Write(handler_(path));
+  void Read() {
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnRead(ec, n); });
+  }
+
+  void OnRead(beast::error_code ec, size_t n) {
+    // A timeout, reset or close before a whole request was read: nobody to answer.
+    if (ec) return;
+    buffer_.commit(n);
+    const auto data = buffer_.data();
+    buffer_.consume(parser_.Feed({static_cast<const char*>(data.data()), data.size()}));
+    if (!parser_.done()) return Read();
+    const AdminRequest& req = parser_.request();
+    head_ = req.head;
+    Write(req.refused ? req.refusal : handler_(req.path));
   }
 
   void Write(HttpResponse r) {
@@ -69,6 +58,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     response_.version(11);
     response_.set(http::field::content_type, r.content_type);
     response_.set(http::field::cache_control, "no-store");
+    if (r.status == 405) response_.set(http::field::allow, kAllowedMethods);
     response_.keep_alive(false);
     if (head_) {
       response_.content_length(r.body.size());  // what GET would send, without the body
@@ -101,7 +91,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::tcp_stream stream_;
   const HttpHandler& handler_;
   beast::flat_buffer buffer_;
-  http::request_parser<http::string_body> parser_;
+  AdminRequestParser parser_;
   http::response<http::string_body> response_;
   bool head_ = false;
   std::array<char, 4096> drain_;

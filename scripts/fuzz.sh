@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 
-all_targets=(certificate commit combine_shares get_request gossip_envelope key_files link_codec
+all_targets=(admin_request certificate commit combine_shares get_request gossip_envelope key_files link_codec
              link_handshake link_messages manifest member_record mesh_core noise_handshake
              sealed_share storage_key text_share vault_json)
 targets=("$@")

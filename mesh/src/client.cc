@@ -44,10 +44,22 @@ class ClientImpl final : public Client {
     transport_ = std::make_unique<transport::Transport>(ioc_, ioc_.get_executor(), std::move(o),
                                                         std::move(ev));
   }
+  // Closes the link and runs the I/O loop until its session has ended (see
+  // Transport::sessions): gracefully for up to 200 ms, then by cutting the socket.
   ~ClientImpl() override {
     transport_->Shutdown();
-    ioc_.restart();
-    ioc_.run_for(Millis(200));
+    if (!RunUntilNoSessions(Millis(200))) {
+      transport_->Abort();
+      RunUntilNoSessions(Millis(2000));
+    }
+  }
+  bool RunUntilNoSessions(Millis timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (transport_->sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
+      if (ioc_.stopped()) ioc_.restart();
+      ioc_.run_one_until(deadline);
+    }
+    return transport_->sessions() == 0;
   }
 
   Status Connect(const std::string& address) {

@@ -139,6 +139,15 @@ class NodeImpl final : public Node, public core::Host {
     return result.get();
   }
   void ArmTick();
+  // Waits (off the I/O thread) until the transport has no session left; false at the timeout.
+  bool WaitForSessions(Millis timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (transport_->sessions() > 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(Millis(1));
+    }
+    return true;
+  }
   // The core's gauges (when changed) and the transport's link count, for Metrics().
   void PublishGauges() {
     core_->PublishGaugesIfChanged();
@@ -345,6 +354,20 @@ void NodeImpl::Stop(Millis grace) {
     transport_->Shutdown();
     return true;
   });
+  // Keep the I/O thread running until every session has ended. A session still alive when
+  // the io_context stops is owned by its own pending handlers (some held inside Beast's
+  // stream, which the io_context never destroys) and would leak with its socket still open,
+  // so the peer would not see the link go either. Live peers answer the close within
+  // milliseconds; one that does not is cut off after kCloseWait, and cutting (closing the
+  // sockets) completes every pending operation at once.
+  constexpr Millis kCloseWait{500};
+  if (!WaitForSessions(kCloseWait)) {
+    transport_->Abort();
+    if (!WaitForSessions(Millis(5000))) {
+      Log(LogLevel::kWarn,
+          std::to_string(transport_->sessions()) + " transport sessions still open at stop");
+    }
+  }
   stopped_ = true;
   ioc_.stop();
   if (thread_.joinable()) thread_.join();

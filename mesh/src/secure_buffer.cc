@@ -1,5 +1,6 @@
 #include "mesh/secure_buffer.h"
 
+#include <sanitizer/asan_interface.h>  // ASAN_(UN)POISON_MEMORY_REGION: no-ops without ASan
 #include <sodium.h>
 
 #include <algorithm>
@@ -49,6 +50,14 @@ size_t ClassOf(size_t bytes) {
   return kClasses;
 }
 
+// Under AddressSanitizer the bytes between size and capacity are poisoned, so reading or
+// writing past size() is reported even though the rounded capacity has no guard page there.
+void PoisonTail(uint8_t* p, size_t size, size_t capacity) {
+  if (p == nullptr) return;
+  ASAN_UNPOISON_MEMORY_REGION(p, size);
+  ASAN_POISON_MEMORY_REGION(p + size, capacity - size);
+}
+
 uint8_t* SodiumAllocateOrDie(size_t capacity) {
   // sodium_malloc needs sodium_init (page size, canary); a one-time static check.
   if (!InitSodium().ok()) std::abort();
@@ -80,6 +89,7 @@ uint8_t* AllocateOrDie(size_t size, size_t* capacity) {
 
 void Release(uint8_t* p, size_t capacity) {
   if (p == nullptr) return;
+  ASAN_UNPOISON_MEMORY_REGION(p, capacity);  // wiped (and reused) whole
   const size_t c = ClassOf(std::max<size_t>(capacity, 1));
   if (c < kClasses && capacity == (kMinClassBytes << c)) {
     sodium_memzero(p, capacity);
@@ -95,7 +105,10 @@ void Release(uint8_t* p, size_t capacity) {
 
 }  // namespace
 
-SecureBuffer::SecureBuffer(size_t size) : size_(size) { data_ = AllocateOrDie(size, &capacity_); }
+SecureBuffer::SecureBuffer(size_t size) : size_(size) {
+  data_ = AllocateOrDie(size, &capacity_);
+  PoisonTail(data_, size_, capacity_);
+}
 
 SecureBuffer::~SecureBuffer() { Release(data_, capacity_); }
 
@@ -125,6 +138,7 @@ void SecureBuffer::Reserve(size_t capacity) {
   Release(data_, capacity_);
   data_ = fresh;
   capacity_ = fresh_capacity;
+  PoisonTail(data_, size_, capacity_);
 }
 
 void SecureBuffer::Append(std::span<const uint8_t> bytes) {
@@ -132,8 +146,10 @@ void SecureBuffer::Append(std::span<const uint8_t> bytes) {
   if (size_ + bytes.size() > capacity_) {
     Reserve(std::max(size_ + bytes.size(), capacity_ * 2 + 64));
   }
-  std::memcpy(data_ + size_, bytes.data(), bytes.size());
+  const size_t at = size_;
   size_ += bytes.size();
+  PoisonTail(data_, size_, capacity_);
+  std::memcpy(data_ + at, bytes.data(), bytes.size());
 }
 
 void SecureBuffer::Append(std::string_view text) {
@@ -144,6 +160,7 @@ void SecureBuffer::Resize(size_t size) {
   if (size > capacity_) Reserve(size);
   if (size < size_) sodium_memzero(data_ + size, size_ - size);
   size_ = size;
+  PoisonTail(data_, size_, capacity_);
 }
 
 }  // namespace mesh

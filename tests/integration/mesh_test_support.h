@@ -114,26 +114,44 @@ struct Mesh {
 // its own valid node certificate, then sends whatever a test crafts.
 class RoguePeer {
  public:
-  RoguePeer(TestCa& ca, const std::string& name, size_t max_message = 1 << 20)
+  // answer_probes: ack the node's pings, so its failure detector keeps the peer alive however
+  // long a test takes (otherwise the node marks it failed after a few seconds and drops it).
+  RoguePeer(TestCa& ca, const std::string& name, size_t max_message = 1 << 20,
+            bool answer_probes = false)
       : id_(ca.Issue(name)), ca_key_(ca.key()) {
     mesh::transport::TransportOptions o;
     o.credentials = mesh::LinkCredentials{id_.key.get(), id_.cert, ca_key_};
     o.max_message_bytes = max_message;
-    o.send_queue_bytes = 64 << 20;
+    o.send_queue_bytes = 128 << 20;   // the flood test queues 60,000 envelopes of 1.2 KiB
     o.send_queue_messages = 1 << 16;  // room for a burst
     o.unix_seconds = [] { return static_cast<int64_t>(std::time(nullptr)); };
     mesh::transport::TransportEvents ev;
     ev.link_up = [this](uint64_t id, const mesh::Certificate&, uint64_t) { link_ = id; };
     ev.link_down = [this](uint64_t) { down_ = true; };
-    ev.message = [](uint64_t, std::vector<uint8_t>) {};
+    ev.message = [this, answer_probes](uint64_t link, std::vector<uint8_t> m) {
+      mesh::core::ProbeMessage ping;
+      if (!answer_probes || m.empty() ||
+          m[0] != static_cast<uint8_t>(mesh::core::MessageType::kPing) ||
+          !mesh::core::DecodeProbe(m, &ping).ok()) {
+        return;
+      }
+      transport_->Send(link, mesh::core::EncodeProbe(mesh::core::MessageType::kAck, ping));
+    };
     transport_ = std::make_unique<mesh::transport::Transport>(ioc_, ioc_.get_executor(), o, ev);
     thread_ = std::thread([this] {
       auto guard = boost::asio::make_work_guard(ioc_);
       ioc_.run();
     });
   }
+  // Like a node's Stop: close the link and keep the I/O thread running until the session has
+  // ended (cut after 500 ms), so nothing is left to leak when the io_context stops.
   ~RoguePeer() {
     Thaw();
+    boost::asio::post(ioc_, [this] { transport_->Shutdown(); });
+    if (!WaitFor([&] { return transport_->sessions() == 0; }, milliseconds(500))) {
+      transport_->Abort();
+      WaitFor([&] { return transport_->sessions() == 0; }, milliseconds(5000));
+    }
     ioc_.stop();
     thread_.join();
   }

@@ -278,6 +278,7 @@ TEST_CASE("vault: a 1 MiB secret (the largest allowed) round-trips through put -
   r = v.Cli(2, {"get", "big"});
   CHECK(r.code == 0);
   CHECK(vault_test::SameBytes(r.out, big));
+  INFO("get stderr: " << r.err);
   CHECK(r.err.empty());
   const std::string out_file = v.c.dir() + "/big.out";
   r = v.Cli(2, {"get", "big", "--out", out_file});

@@ -191,6 +191,10 @@ void AgentCluster::Spawn(AgentNode& n) {
   // Ready when its HTTP API answers.
   if (!WaitFor([&] { return !HttpGet(n.http, "/v1/status", milliseconds(200)).empty(); },
                milliseconds(10000))) {
+    // Not in nodes_ yet, so ~AgentCluster would not reap it: do it here.
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    n.pid = 0;
     throw std::runtime_error("agent " + n.name + " did not start; log: " + log);
   }
 }

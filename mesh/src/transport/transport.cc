@@ -12,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <map>
+#include <mutex>
 
 #include "link_codec.h"
 #include "mesh/address.h"
@@ -40,9 +41,16 @@ struct Transport::Shared {
   std::optional<tcp::acceptor> acceptor;
   std::atomic<uint64_t> next_link{1};
   std::atomic<size_t> pending_handshakes{0};
-  std::atomic<size_t> sessions{0};
   std::map<LinkId, std::shared_ptr<Session>> up;  // events executor only
   bool shut_down = false;                         // events executor only
+  // Every session not yet destroyed (handshaking, up or closing), so Shutdown and Abort reach
+  // them all and sessions() counts them; Session::Create adds one, its destructor removes it.
+  std::mutex live_mu;
+  std::map<Session*, std::weak_ptr<Session>> live;  // guarded by live_mu
+  size_t LiveCount() {
+    std::lock_guard lock(live_mu);
+    return live.size();
+  }
 
   Shared(net::io_context& io, net::any_io_executor ev, TransportOptions o, TransportEvents h)
       : ioc(io), events(std::move(ev)), options(std::move(o)), handlers(std::move(h)) {}
@@ -55,30 +63,44 @@ struct Transport::Shared {
 };
 
 // One link: the Beast session shape (do_x / on_x pairs on the session's strand).
+// A session lives as long as a handler of one of its operations holds it. To end, it closes
+// its socket (Fail, Finish) so every pending operation completes and lets go of it; the owner
+// must keep the io_context running until then (Transport::sessions() reaches 0), or the
+// handlers still owned by Beast's suspended operations would keep it alive forever.
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // Creates a session and registers it in shared->live.
+  template <class... Args>
+  static std::shared_ptr<Session> Create(const std::shared_ptr<Transport::Shared>& shared,
+                                         Args&&... args) {
+    auto session = std::make_shared<Session>(shared, std::forward<Args>(args)...);
+    std::lock_guard lock(shared->live_mu);
+    shared->live[session.get()] = session;
+    return session;
+  }
+
   Session(std::shared_ptr<Transport::Shared> shared, tcp::socket socket)
       : shared_(std::move(shared)),
         ws_(std::move(socket)),
         inbound_(true),
-        timer_(ws_.get_executor()) {
-    ++shared_->sessions;
-  }
+        timer_(ws_.get_executor()) {}
   Session(std::shared_ptr<Transport::Shared> shared, uint64_t dial_id)
       : shared_(std::move(shared)),
         ws_(net::make_strand(shared_->ioc)),
         inbound_(false),
         dial_id_(dial_id),
         resolver_(ws_.get_executor()),
-        timer_(ws_.get_executor()) {
-    ++shared_->sessions;
+        timer_(ws_.get_executor()) {}
+  ~Session() {
+    std::lock_guard lock(shared_->live_mu);
+    shared_->live.erase(this);
   }
-  ~Session() { --shared_->sessions; }
 
   LinkId id() const { return id_; }
 
   void StartAccept() {
     net::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+      if (self->finished_) return;  // closed (Shutdown) before it started
       self->ArmDeadline();
       self->Configure();
       self->ws_.async_accept([self](error_code ec) { self->OnUpgraded(ec); });
@@ -87,6 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void StartDial(std::string host, std::string port) {
     net::dispatch(ws_.get_executor(), [self = shared_from_this(), host, port] {
+      if (self->finished_) return;  // closed (Shutdown) before it started
       self->ArmDeadline();
       self->host_ = host;
       self->resolver_->async_resolve(host, port,
@@ -101,12 +124,21 @@ class Session : public std::enable_shared_from_this<Session> {
               [self = shared_from_this(), m = std::move(message)] { self->DoSend(m); });
   }
 
+  // A link that is up sends what is queued, then closes with a WebSocket close; anything else
+  // (resolving, connecting, handshaking) is cut at once.
   void Close() {
     net::post(ws_.get_executor(), [self = shared_from_this()] {
+      if (self->finished_ || self->closing_) return;
       self->closing_ = true;
       if (!self->up_) return self->Fail("closed");
+      self->ArmCloseDeadline();
       if (!self->writing_) self->DoClose();
     });
+  }
+
+  // Cuts the link at once: closes the socket, so every pending operation completes.
+  void Abort() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->Fail("aborted"); });
   }
 
   // Called on the events executor after the owner handled a message: read the next one.
@@ -115,6 +147,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // A close (the queue to drain, then the WebSocket closing handshake) has the handshake
+  // timeout to finish; a peer that does not answer is cut off. This timer replaces Beast's
+  // own close timeout, which DoClose turns off (see there).
+  void ArmCloseDeadline() {
+    timer_.expires_after(shared_->options.handshake_timeout);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->finished_) return;
+      self->Fail("close did not finish within the deadline");
+    });
+  }
+
   void ArmDeadline() {
     if (inbound_) ++shared_->pending_handshakes;
     counted_pending_ = inbound_;
@@ -140,7 +183,10 @@ class Session : public std::enable_shared_from_this<Session> {
     ws_.binary(true);
   }
 
+  // Each completion handler first drops out if the session already finished (Fail, Close or
+  // a deadline ran while the completion was queued): the owner has been told already.
   void OnResolved(error_code ec, tcp::resolver::results_type results) {
+    if (finished_) return;
     if (ec) return Fail("cannot resolve " + host_ + ": " + ec.message());
     endpoints_.assign(results.begin(), results.end());
     // Random order, so a name that resolves to many members spreads the joins.
@@ -154,6 +200,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnConnected(error_code ec) {
+    if (finished_) return;
     if (ec) return Fail("cannot connect to " + host_ + ": " + ec.message());
     beast::get_lowest_layer(ws_).expires_never();
     Configure();
@@ -162,6 +209,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnUpgraded(error_code ec) {
+    if (finished_) return;
     if (ec) {
       Transport::Shared::Count(shared_, "handshake_failures.websocket");
       return Fail("websocket upgrade failed: " + ec.message());
@@ -184,6 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void WriteHandshake(std::vector<uint8_t> message) {
     out_ = std::move(message);
     ws_.async_write(net::buffer(out_), [self = shared_from_this()](error_code ec, size_t) {
+      if (self->finished_) return;
       if (ec) return self->Fail("handshake write failed: " + ec.message());
       if (self->handshake_.complete()) return self->OnLinkUp();
       self->ReadHandshake();
@@ -196,6 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnHandshakeRead(error_code ec) {
+    if (finished_) return;
     if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
       Transport::Shared::Count(shared_, "dropped.oversized_frame");
     }
@@ -233,7 +283,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void DoRead() {
-    if (finished_ || reading_) return;
+    // No new read once our close started: Beast would suspend it behind the close, and the
+    // close reads until the peer's close frame anyway.
+    if (finished_ || reading_ || close_sent_) return;
     reading_ = true;
     ws_.async_read(buffer_, [self = shared_from_this()](error_code ec, size_t) {
       self->reading_ = false;
@@ -242,6 +294,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(error_code ec) {
+    if (finished_) return;
     if (ec == websocket::error::closed) return Finish("peer closed the link");
     if (ec) {
       if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
@@ -312,6 +365,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoClose() {
     if (close_sent_ || finished_) return;
     close_sent_ = true;
+    // Beast's own timeouts off for the close; ArmCloseDeadline's timer (armed in Close) bounds
+    // it instead. Why: if Beast's close timeout fires while the close is in its teardown (the
+    // close frames were exchanged, it waits for the peer's EOF), nothing consumes the timeout
+    // before a read suspended behind the close resumes, and that read's check trips a debug
+    // assertion in Beast 1.74 (websocket/impl/read.hpp:114, boostorg/beast#1760 and #2264).
+    // Cutting the socket from our timer instead makes every operation end with
+    // operation_aborted. Setting both timeouts to none also cancels Beast's timer.
+    websocket::stream_base::timeout off;
+    off.handshake_timeout = websocket::stream_base::none();
+    off.idle_timeout = websocket::stream_base::none();
+    off.keep_alive_pings = false;
+    ws_.set_option(off);
     ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](error_code) {
       // Beast keeps reading until the peer's close frame; make sure the socket goes.
       self->Finish("closed");
@@ -401,11 +466,11 @@ void Accept(std::shared_ptr<Transport::Shared> shared) {
           if (shared->pending_handshakes >= o.max_pending_handshakes) {
             Transport::Shared::Count(shared, "refused.too_many_handshakes");
             socket.close();
-          } else if (shared->sessions >= o.max_links) {
+          } else if (shared->LiveCount() >= o.max_links) {
             Transport::Shared::Count(shared, "refused.too_many_links");
             socket.close();
           } else {
-            std::make_shared<Session>(shared, std::move(socket))->StartAccept();
+            Session::Create(shared, std::move(socket))->StartAccept();
           }
         }
         Accept(shared);
@@ -419,7 +484,14 @@ Transport::Transport(net::io_context& ioc, net::any_io_executor events, Transpor
     : shared_(std::make_shared<Shared>(ioc, std::move(events), std::move(options),
                                        std::move(handlers))) {}
 
-Transport::~Transport() = default;
+// The owner has stopped using the transport and its io_context (Shutdown, then run until
+// sessions() is 0). Dropping the map of links that are up breaks the Shared -> Session ->
+// Shared cycle even if a link_down was never delivered.
+Transport::~Transport() {
+  shared_->up.clear();
+  error_code ignored;
+  if (shared_->acceptor) shared_->acceptor->close(ignored);
+}
 
 Status Transport::Listen(const std::string& listen, std::string* bound) {
   std::string host, port;
@@ -452,7 +524,7 @@ void Transport::Dial(uint64_t dial_id, const std::string& address) {
     });
     return;
   }
-  std::make_shared<Session>(shared_, dial_id)->StartDial(host, port);
+  Session::Create(shared_, dial_id)->StartDial(host, port);
 }
 
 void Transport::Send(LinkId link, std::vector<uint8_t> message) {
@@ -465,15 +537,35 @@ void Transport::Close(LinkId link) {
   if (it != shared_->up.end()) it->second->Close();
 }
 
+namespace {
+// The sessions alive now, held strongly so they can be called outside the lock.
+std::vector<std::shared_ptr<Session>> LiveSessions(Transport::Shared& shared) {
+  std::vector<std::shared_ptr<Session>> out;
+  std::lock_guard lock(shared.live_mu);
+  for (auto& [ptr, weak] : shared.live) {
+    if (auto s = weak.lock()) out.push_back(std::move(s));
+  }
+  return out;
+}
+}  // namespace
+
 void Transport::Shutdown() {
   shared_->shut_down = true;
   if (shared_->acceptor) {
     error_code ignored;
     shared_->acceptor->close(ignored);
   }
-  for (auto& [id, session] : shared_->up) session->Close();
+  // Every session, not only the links that are up: a dial or handshake in progress would
+  // otherwise hold its session (and this transport) until its own deadline.
+  for (auto& session : LiveSessions(*shared_)) session->Close();
+}
+
+void Transport::Abort() {
+  for (auto& session : LiveSessions(*shared_)) session->Abort();
 }
 
 size_t Transport::links() const { return shared_->up.size(); }
+
+size_t Transport::sessions() const { return shared_->LiveCount(); }
 
 }  // namespace mesh::transport

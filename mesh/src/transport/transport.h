@@ -66,9 +66,17 @@ class Transport {
   void Send(LinkId link, std::vector<uint8_t> message);
   // Sends what is queued, then closes with a WebSocket close; link_down follows.
   void Close(LinkId link);
-  // Stops accepting and closes every link.
+  // Stops accepting and closes every link: links that are up close gracefully (queue, then
+  // WebSocket close, bounded by the handshake timeout); dials and handshakes end at once.
   void Shutdown();
+  // Cuts every link at once (closes the sockets), e.g. when a graceful Shutdown takes too long.
+  // Safe from any thread.
+  void Abort();
   size_t links() const;
+  // Sessions still alive in any state; safe from any thread. The owner keeps the io_context
+  // running after Shutdown until this is 0: a session still alive when the io_context stops is
+  // held by its own pending handlers and is never freed.
+  size_t sessions() const;
 
   struct Shared;  // state shared with the links (transport.cc)
 

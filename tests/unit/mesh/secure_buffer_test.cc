@@ -3,6 +3,12 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
+#if defined(__SANITIZE_ADDRESS__)
+#define MESHVAULT_TEST_ASAN 1
+#include <sanitizer/asan_interface.h>
+#else
+#define MESHVAULT_TEST_ASAN 0
+#endif
 
 TEST_CASE("SecureBuffer grows, shrinks and moves", "[secure_buffer]") {
   REQUIRE(mesh::InitSodium().ok());
@@ -33,11 +39,13 @@ TEST_CASE("SecureBuffer memory handed out again is wiped first", "[secure_buffer
     for (int round = 0; round < 3; ++round) {
       {
         mesh::SecureBuffer used(size);
+        used.Resize(used.capacity());
         std::fill(used.data(), used.data() + used.capacity(), uint8_t{0xA5});
       }
       mesh::SecureBuffer fresh(size);
       CHECK(fresh.size() == size);
       CHECK(fresh.capacity() >= size);
+      fresh.Resize(fresh.capacity());
       CHECK(std::all_of(fresh.data(), fresh.data() + fresh.capacity(),
                         [](uint8_t b) { return b == 0; }));
     }
@@ -48,5 +56,31 @@ TEST_CASE("SecureBuffer memory handed out again is wiped first", "[secure_buffer
   b.Reserve(5000);
   CHECK(b.size() == 10);
   CHECK(std::all_of(b.data(), b.data() + 10, [](uint8_t x) { return x == 7; }));
+  b.Resize(b.capacity());
   CHECK(std::all_of(b.data() + 10, b.data() + b.capacity(), [](uint8_t x) { return x == 0; }));
 }
+
+#if MESHVAULT_TEST_ASAN  // only AddressSanitizer builds (the asan preset) have this check
+TEST_CASE("SecureBuffer: bytes past size() are poisoned under AddressSanitizer",
+          "[secure_buffer]") {
+  REQUIRE(mesh::InitSodium().ok());
+  mesh::SecureBuffer b(10);  // capacity 64
+  REQUIRE(b.capacity() > 10);
+  CHECK_FALSE(__asan_address_is_poisoned(b.data() + 9));
+  CHECK(__asan_address_is_poisoned(b.data() + 10));
+  CHECK(__asan_address_is_poisoned(b.data() + b.capacity() - 1));
+  b.Append(std::string_view("abc"));
+  CHECK_FALSE(__asan_address_is_poisoned(b.data() + 12));
+  CHECK(__asan_address_is_poisoned(b.data() + 13));
+  b.Resize(4);
+  CHECK(__asan_address_is_poisoned(b.data() + 4));
+  const uint8_t* reused = nullptr;
+  {
+    mesh::SecureBuffer gone(40);  // released whole to the cache, then handed out again
+    reused = gone.data();
+  }
+  mesh::SecureBuffer again(40);
+  if (again.data() == reused) CHECK(__asan_address_is_poisoned(again.data() + 40));
+  CHECK_FALSE(__asan_address_is_poisoned(again.data() + 39));
+}
+#endif
