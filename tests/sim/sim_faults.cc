@@ -27,7 +27,7 @@ void Run::Churn() {
     if (it != got.end() && it->second[i] < 0) it->second[i] = net->now();
   });
   const uint64_t false_before = net->false_dead();
-  const int64_t start = net->now();
+  const int64_t churn_start = net->now();
   for (int64_t r = 0; r < o.rounds; ++r) {
     std::vector<size_t> up;
     for (size_t i : Running()) {
@@ -101,7 +101,7 @@ void Run::Churn() {
       },
       stop + 120'000);
   line["converged_after_churn_ms"] = converged ? net->now() - stop : -1;
-  line["churn_ms"] = stop - start;
+  line["churn_ms"] = stop - churn_start;
   line["rss_mb"] = RssMb();
   Check(converged, line, "one view after the churn");
   emit(line);

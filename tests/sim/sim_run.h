@@ -59,7 +59,8 @@ struct Run {
   int64_t Round() const { return so.config.probe_interval.count(); }
   // The suspicion timeout for n live members: from base (all confirmations) to max (none).
   double SuspicionBase(size_t n) const {
-    return so.config.suspicion_mult * std::log10(std::max<double>(n, 10)) * Round();
+    return so.config.suspicion_mult * std::log10(std::max(static_cast<double>(n), 10.0)) *
+           static_cast<double>(Round());
   }
   double SuspicionMax(size_t n) const { return so.config.suspicion_max_mult * SuspicionBase(n); }
 
@@ -204,7 +205,9 @@ struct Run {
     }
     std::sort(lat.begin(), lat.end());
     auto pct = [&](double p) {
-      return lat.empty() ? -1 : lat[std::min(lat.size() - 1, size_t(p * lat.size()))];
+      return lat.empty()
+                 ? -1
+                 : lat[std::min(lat.size() - 1, size_t(p * static_cast<double>(lat.size())))];
     };
     const double payload_msgs = static_cast<double>(net->event_gossip_sent() - payload_before);
     auto line = Line(phase);
@@ -221,8 +224,9 @@ struct Run {
     line["payload_messages"] = payload_msgs;
     line["rmr"] = delivered > 0 ? payload_msgs / double(delivered) - 1 : -1;
     line["ihave_ids_per_delivery"] =
-        delivered > 0 ? double(net->CounterSum("tree_ihave_ids_out") - ihave_before) / delivered
-                      : 0;
+        delivered > 0
+            ? double(net->CounterSum("tree_ihave_ids_out") - ihave_before) / double(delivered)
+            : 0;
     line["grafts"] = net->sent_of_type(T::kGraft) - graft_before;
     line["prunes"] = net->sent_of_type(T::kPrune) - prune_before;
     return line;
