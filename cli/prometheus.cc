@@ -126,7 +126,7 @@ void RenderMesh(const mesh::NodeMetrics& m, Writer& w) {
   w.Family("meshvault_active_links", "gauge", "Links to nodes in this node's active view.");
   w.Sample("meshvault_active_links", {}, m.active_links);
   w.Family("meshvault_links", "gauge",
-           "Transport sessions: active, transient and client links and handshakes.");
+           "Links up: active, transient and client links (handshakes not included).");
   w.Sample("meshvault_links", {}, m.links);
   w.Family("meshvault_last_tick_age_seconds", "gauge",
            "Seconds since the node's I/O thread last ran its timers (-1 before the first).");

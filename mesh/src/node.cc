@@ -196,21 +196,30 @@ mesh::Status NodeImpl::Init() {
       !s.ok()) {
     return mesh::Status::InvalidArgument("node certificate: " + s.message());
   }
-  if (config_.active_target == 0 || config_.active_max < config_.active_target) {
-    return mesh::Status::InvalidArgument("active_target must be at least 1 and at most active_max");
+  if (config_.active_target == 0 || config_.active_max < config_.active_target ||
+      config_.active_max > 1024) {
+    return mesh::Status::InvalidArgument(
+        "active_target must be at least 1 and at most active_max, and active_max at most 1024");
   }
+  // Lifeguard's multiplier is kept in an int and scales timers: a "no cap" such as SIZE_MAX
+  // would wrap to a negative bound.
+  if (config_.lhm_max > 64) return mesh::Status::InvalidArgument("lhm_max must be at most 64");
   // The GRAFT chain for one missing id (core/tree.cc SendDueGrafts: one announcer, then two
   // at a time, each graft_timeout, over at most active_max announcers and about as many
-  // fallback links) must end while the announcers still keep the envelope.
+  // fallback links) must end while the announcers still keep the envelope. The timers are
+  // bounded first, so the sum below cannot overflow, and the envelope cache stays bounded.
+  constexpr int64_t kMinuteMs = 60'000;
   if (config_.tree_broadcast &&
-      (config_.ihave_timeout.count() <= 0 || config_.graft_timeout.count() <= 0 ||
-       config_.max_missing_ids == 0 ||
+      (config_.ihave_timeout.count() <= 0 || config_.ihave_timeout.count() > kMinuteMs ||
+       config_.graft_timeout.count() <= 0 || config_.graft_timeout.count() > kMinuteMs ||
+       config_.tree_cache_ttl.count() > kMinuteMs || config_.max_missing_ids == 0 ||
        config_.tree_cache_ttl.count() <
            config_.ihave_timeout.count() +
                config_.graft_timeout.count() * static_cast<int64_t>(config_.active_max + 1))) {
     return mesh::Status::InvalidArgument(
-        "tree broadcast needs ihave_timeout and graft_timeout above 0, max_missing_ids at "
-        "least 1, and tree_cache_ttl at least ihave_timeout + graft_timeout * (active_max + 1)");
+        "tree broadcast needs ihave_timeout and graft_timeout from 1 ms to 60 s, "
+        "max_missing_ids at least 1, and tree_cache_ttl at most 60 s and at least "
+        "ihave_timeout + graft_timeout * (active_max + 1)");
   }
   if (config_.seen_ttl <= config_.replay_window) {
     return mesh::Status::InvalidArgument("seen_ttl must exceed replay_window");

@@ -137,6 +137,11 @@ void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
   if (d == dials_.end()) return;
   PendingDial dial = std::move(d->second);
   dials_.erase(d);
+  // A dial cut by this node's own stop says nothing about the peer: no failure recorded.
+  if (leaving_) {
+    if (dial.expect) FailQueued(*dial.expect, "node stopped");
+    return;
+  }
   if (!dial.expect) {
     for (auto& b : bootstrap_) {
       if (b.address != dial.address) continue;

@@ -505,7 +505,9 @@ TEST_CASE("tree: links lost together repair the tree once, and once more after i
   CHECK(f.Counter("tree_repairs") == 2);
 }
 
-TEST_CASE("node: a tree_cache_ttl shorter than the GRAFT chain is refused") {
+TEST_CASE(
+    "node: a tree_cache_ttl shorter than the GRAFT chain, or timers and caps out of range, are "
+    "refused") {
   Fixture f;
   Config c = f.config;
   c.listen = "127.0.0.1:0";
@@ -516,6 +518,21 @@ TEST_CASE("node: a tree_cache_ttl shorter than the GRAFT chain is refused") {
   CHECK(s.message().find("tree_cache_ttl") != std::string::npos);
   c.tree_cache_ttl = Millis(3000);
   CHECK(Node::Create(c, &node).ok());
+  node.reset();
+  // Values meant as "never" or "no cap" are refused, not wrapped into nonsense.
+  auto refused = [&](auto change, const char* field) {
+    Config bad = c;
+    change(bad);
+    std::unique_ptr<Node> n;
+    const Status st = Node::Create(bad, &n);
+    CHECK(st.code() == Status::Code::kInvalidArgument);
+    CHECK(st.message().find(field) != std::string::npos);
+  };
+  refused([](Config& b) { b.graft_timeout = Millis::max(); }, "graft_timeout");
+  refused([](Config& b) { b.ihave_timeout = Millis::max(); }, "ihave_timeout");
+  refused([](Config& b) { b.tree_cache_ttl = Millis(120'000); }, "tree_cache_ttl");
+  refused([](Config& b) { b.active_max = std::numeric_limits<size_t>::max(); }, "active_max");
+  refused([](Config& b) { b.lhm_max = std::numeric_limits<size_t>::max(); }, "lhm_max");
 }
 
 }  // namespace mesh::core
