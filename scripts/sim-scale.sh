@@ -6,12 +6,14 @@
 # simulator is single-threaded and deterministic; no 10,000-node run has finished yet, see
 # docs/performance.md). Exit status: non-zero if a run's checks failed.
 #   scripts/sim-scale.sh [NODES] [SCENARIO...]     e.g. scripts/sim-scale.sh 10000 mass-failure
+# The default scenario, all, runs broadcast, pause, partition-heal and a 50% crash after one
+# join (the join is most of a large run's cost).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes="${1:-10000}"
 shift || true
 scenarios=("$@")
-if [ ${#scenarios[@]} -eq 0 ]; then scenarios=(mass-failure); fi
+if [ ${#scenarios[@]} -eq 0 ]; then scenarios=(all); fi
 cmake --preset release >/dev/null
 cmake --build build/release --target meshvault-sim
 out=build/release/sim-scale.jsonl

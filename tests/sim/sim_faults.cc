@@ -159,16 +159,16 @@ void Run::PartitionHeal() {
   emit(healed);
 }
 
-// o.fraction of the nodes (at least 2) pause at once: half for half the shortest suspicion
+// `fraction` of the nodes (at least 2) pause at once: half for half the shortest suspicion
 // timeout (must not be failed), half for twice the longest (must be failed, then come back).
-void Run::Pause() {
+void Run::Pause(double fraction) {
   auto all = Running();
   std::vector<size_t> order;
   for (size_t i : all) {
     if (i > 2) order.push_back(i);
   }
   std::shuffle(order.begin(), order.end(), rng);
-  const size_t m = std::max<size_t>(2, static_cast<size_t>(o.fraction * double(all.size())));
+  const size_t m = std::max<size_t>(2, static_cast<size_t>(fraction * double(all.size())));
   const int64_t short_ms = static_cast<int64_t>(SuspicionBase(all.size()) / 2);
   const int64_t long_ms = static_cast<int64_t>(2 * SuspicionMax(all.size()));
   std::vector<size_t> shorts(order.begin(), order.begin() + m / 2);

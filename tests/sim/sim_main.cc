@@ -1,7 +1,7 @@
 // meshvault-sim: runs the real mesh core with N simulated nodes under a virtual clock and
 // prints one JSON object per result line (docs/performance.md, "Simulator").
 //   meshvault-sim --nodes 10000 --seed 1 --scenario join|broadcast|mass-failure|churn|
-//                 partition-heal|pause|slow [--fraction F] [--churn F] [--rounds R]
+//                 partition-heal|pause|slow|all [--fraction F] [--churn F] [--rounds R]
 //                 [--broadcasts K] [--spread MS] [--latency MS] [--jitter MS] [--loss P]
 //                 [--slow-ms MS] [--bridge] [--flood] [--no-lhm] [--hop-limit H]
 // Exit status: 0 if the scenario's checks held, 1 if not, 2 for bad arguments.

@@ -269,7 +269,7 @@ struct Run {
   void MassFailure();
   void Churn();
   void PartitionHeal();
-  void Pause();
+  void Pause(double fraction);  // share of the nodes paused
   void Slow();
 };
 

@@ -93,4 +93,18 @@ TEST_CASE("scale 200: short pauses fail nobody, long ones are failed and come ba
   REQUIRE(ok);
 }
 
+// What the 10,000-node run does (scripts/sim-scale.sh): every phase after one join.
+TEST_CASE("scale 200: all phases after one join (broadcast, pause, partition-heal, 50% crash)") {
+  ScenarioOptions o;
+  o.scenario = "all";
+  o.nodes = 200;
+  o.seed = 16;
+  bool ok = false;
+  const auto lines = RunIt(o, &ok);
+  REQUIRE(ok);
+  for (const char* phase : {"broadcast_summary", "pause", "heal", "detection", "after_detection"}) {
+    CHECK(Find(lines, phase).is_object());
+  }
+}
+
 }  // namespace mesh::sim

@@ -74,9 +74,16 @@ bool RunScenarioImpl(Run& run) {
   } else if (s == "partition-heal") {
     run.PartitionHeal();
   } else if (s == "pause") {
-    run.Pause();
+    run.Pause(run.o.fraction);
   } else if (s == "slow") {
     run.Slow();
+  } else if (s == "all") {
+    // One join for the large runs: each phase ends with every node up and in one view, and
+    // the destructive one comes last. 2% pause (o.fraction is the share crashed at the end).
+    run.SteadyBroadcasts(3);
+    run.Pause(0.02);
+    run.PartitionHeal();
+    run.MassFailure();
   } else {
     auto line = run.Line("error");
     line["error"] = "unknown scenario";

@@ -13,7 +13,9 @@
 namespace mesh::sim {
 
 struct ScenarioOptions {
-  std::string scenario = "join";  // join broadcast mass-failure churn partition-heal pause slow
+  // join broadcast mass-failure churn partition-heal pause slow, or all: after one join,
+  // broadcast, pause, partition-heal and mass-failure in turn
+  std::string scenario = "join";
   size_t nodes = 200;
   uint64_t seed = 1;
   bool tree = true;        // Config::tree_broadcast (false: flooding)
