@@ -311,7 +311,7 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
     next_join_digest_ = now + config_.probe_interval.count();
     Publish(now, GossipKind::kRecord, self_.encoded);
     announcement_ = last_published_;
-  } else if (announcement_ && now < announce_until_ && link.active) {
+  } else if (announcement_ && now < announce_until_ && link.active && !leaving_) {
     SendTo(link, EncodeGossip(0, announcement_->encoded));
   }
 }

@@ -345,7 +345,7 @@ class Core {
   int64_t next_join_digest_ = 0;   // digests while joining (Tick)
   int join_digests_ = 0;
   std::shared_ptr<const GossipEnvelope> last_published_;
-  std::shared_ptr<const GossipEnvelope> announcement_;  // own record, first announced
+  std::shared_ptr<const GossipEnvelope> announcement_;  // own record, as last announced
   int64_t announce_until_ = 0;  // new member links get the announcement until then
 
   std::map<PublicKey, Member> members_;       // without self

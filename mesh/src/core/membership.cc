@@ -167,6 +167,7 @@ void Core::Refute(int64_t now, uint64_t incarnation) {
   incarnation_ = top + 1;
   ResignSelf(now);
   Publish(now, GossipKind::kRecord, self_.encoded);
+  if (announcement_) announcement_ = last_published_;  // new links get the current record
 }
 
 void Core::ResignSelf(int64_t now) {

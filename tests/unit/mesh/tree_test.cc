@@ -268,6 +268,35 @@ TEST_CASE("membership: a refutation at the top of the incarnation range does not
   CHECK(f.Counter("dropped.refute_overflow") == 2);
 }
 
+// Found by the mesh_core fuzzer: the join announcement, repeated on new links for a few probe
+// rounds, went out as first signed even after a refutation had replaced it.
+TEST_CASE("membership: a new link gets the current record of this node, not a refuted one") {
+  Fixture f;
+  const PublicKey self = f.config.key->public_key();
+  const std::vector<DigestEntry> e{{self, 1, false, MemberState::kSuspect, 1}};
+  size_t next = 0;
+  f.core->OnMessage(1, Fixture::Link(0), EncodeDigest(false, e, 1 << 20, &next));
+  REQUIRE(f.core->Self().incarnation == 2);
+  const SigningKey late = SigningKey::Generate();
+  const int64_t now_s = f.host.now_ms / 1000;
+  const Certificate cert =
+      IssueCertificate(f.ca, Role::kNode, "late", late.public_key(), now_s - 60, now_s + 3600);
+  const LinkId link = Fixture::Link(3);
+  f.core->OnLinkUp(2, link, cert, 0);
+  const auto record = MemberRecord::Make(late, cert, "127.0.0.1:3", 1, false, f.host.now_ms);
+  f.core->OnMessage(2, link, EncodeHello({true, record.encoded, /*tree=*/true}));
+  const std::vector<uint8_t>* sent = f.host.Last(link, MessageType::kGossip);
+  REQUIRE(sent != nullptr);
+  Gossip g;
+  GossipEnvelope env;
+  MemberRecord announced;
+  REQUIRE(DecodeGossip(*sent, &g).ok());
+  REQUIRE(GossipEnvelope::Decode(g.envelope, 1 << 20, &env).ok());
+  REQUIRE(env.origin == self);
+  REQUIRE(MemberRecord::Decode(env.body, &announced).ok());
+  CHECK(announced.incarnation == 2);
+}
+
 TEST_CASE("tree: an id repeated by one announcer takes one place; later GRAFTs ask two at once") {
   Fixture f;
   const auto env = f.Envelope(2, 9, "{\"late\":1}");
