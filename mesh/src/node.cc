@@ -213,13 +213,15 @@ mesh::Status NodeImpl::Init() {
       (config_.ihave_timeout.count() <= 0 || config_.ihave_timeout.count() > kMinuteMs ||
        config_.graft_timeout.count() <= 0 || config_.graft_timeout.count() > kMinuteMs ||
        config_.tree_cache_ttl.count() > kMinuteMs || config_.max_missing_ids == 0 ||
+       config_.tree_cache_bytes < config_.max_message_bytes ||
        config_.tree_cache_ttl.count() <
            config_.ihave_timeout.count() +
                config_.graft_timeout.count() * static_cast<int64_t>(config_.active_max + 1))) {
     return mesh::Status::InvalidArgument(
         "tree broadcast needs ihave_timeout and graft_timeout from 1 ms to 60 s, "
-        "max_missing_ids at least 1, and tree_cache_ttl at most 60 s and at least "
-        "ihave_timeout + graft_timeout * (active_max + 1)");
+        "max_missing_ids at least 1, tree_cache_bytes at least max_message_bytes, and "
+        "tree_cache_ttl at most 60 s and at least ihave_timeout + graft_timeout * "
+        "(active_max + 1)");
   }
   if (config_.seen_ttl <= config_.replay_window) {
     return mesh::Status::InvalidArgument("seen_ttl must exceed replay_window");

@@ -84,12 +84,13 @@ struct Config {
   // cluster is about a full mesh, where the tree saves little, and an envelope that the
   // pruned tree misses (after a join, a trim) waits ihave_timeout for its GRAFT.
   size_t tree_min_members = 32;
-  Millis ihave_timeout{100};      // an id announced but not received: GRAFT it after this
-  Millis graft_timeout{50};       // no answer to a GRAFT: the next announcer, this much later
-  Millis tree_cache_ttl{3000};    // accepted envelopes kept this long to answer GRAFTs
-  size_t max_missing_ids = 8192;  // announced ids waiting to arrive, at most
-  Millis replay_window{60000};    // broadcasts stamped further from local time are dropped
-  Millis seen_ttl{120000};        // must exceed replay_window
+  Millis ihave_timeout{100};            // an id announced but not received: GRAFT it after this
+  Millis graft_timeout{50};             // no answer to a GRAFT: the next announcer, this much later
+  Millis tree_cache_ttl{3000};          // accepted envelopes kept this long to answer GRAFTs
+  size_t tree_cache_bytes = 16u << 20;  // and at most this many bytes of them (oldest go first)
+  size_t max_missing_ids = 8192;        // announced ids waiting to arrive, at most
+  Millis replay_window{60000};          // broadcasts stamped further from local time are dropped
+  Millis seen_ttl{120000};              // must exceed replay_window
   size_t seen_cache_max = 500000;
 
   // --- Signature checks -------------------------------------------------------------------

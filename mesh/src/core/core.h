@@ -313,6 +313,7 @@ class Core {
   void HandleGraft(int64_t now, Link& link, std::span<const uint8_t> message);
   void Optimize(int64_t now, Link& link, const IHaveEntry& e);
   void TreeTick(int64_t now);
+  void ForgetOldestRecent();  // drops the oldest envelope kept for GRAFTs
   // Notes that `link` has envelope `id` (IHAVE, or a copy that came while another was being
   // checked), to GRAFT it from there if it does not arrive.
   void AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hops);
@@ -406,8 +407,9 @@ class Core {
   std::set<std::pair<int64_t, GossipId>> missing_due_;  // (deadline, id) of missing_
   std::unordered_map<GossipId, Recent, GossipIdHash> recent_;
   std::deque<std::pair<int64_t, GossipId>> recent_order_;
-  int64_t next_repair_ = 0;                      // RepairTree: at most one per ihave_timeout,
-  bool repair_pending_ = false;                  // and a link lost meanwhile makes one more then
+  size_t recent_bytes_ = 0;      // envelope bytes held in recent_ (at most tree_cache_bytes)
+  int64_t next_repair_ = 0;      // RepairTree: at most one per ihave_timeout,
+  bool repair_pending_ = false;  // and a link lost meanwhile makes one more then
   std::map<uint64_t, PendingRequest> requests_;  // by request id
   uint64_t next_request_id_ = 1;
   std::map<PublicKey, std::deque<Outgoing>> queued_;

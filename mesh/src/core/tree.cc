@@ -29,8 +29,18 @@ void Core::Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env
   if (LiveMembers() + 1 < config_.tree_min_members) flood = true;
   if (config_.tree_broadcast) {
     // Once in the expiry order even if forwarded twice (a republish).
-    if (recent_.insert_or_assign(id, Recent{env, hops, except, {}}).second) {
+    auto [it, added] = recent_.try_emplace(id);
+    if (added) {
       recent_order_.emplace_back(now, id);
+    } else {
+      recent_bytes_ -= it->second.envelope->encoded.size();
+    }
+    it->second = Recent{env, hops, except, {}};
+    recent_bytes_ += env->encoded.size();
+    // A flood of valid envelopes must not hold more than tree_cache_bytes for GRAFTs: the
+    // oldest go first (a GRAFT for them is answered as unknown).
+    while (recent_bytes_ > config_.tree_cache_bytes && recent_order_.size() > 1) {
+      ForgetOldestRecent();
     }
   }
   std::vector<uint8_t> message;
@@ -236,9 +246,17 @@ void Core::TreeTick(int64_t now) {
   SendDueGrafts(now);
   while (!recent_order_.empty() &&
          now - recent_order_.front().first > config_.tree_cache_ttl.count()) {
-    recent_.erase(recent_order_.front().second);
-    recent_order_.pop_front();
+    ForgetOldestRecent();
   }
+}
+
+void Core::ForgetOldestRecent() {
+  auto it = recent_.find(recent_order_.front().second);
+  if (it != recent_.end()) {
+    recent_bytes_ -= it->second.envelope->encoded.size();
+    recent_.erase(it);
+  }
+  recent_order_.pop_front();
 }
 
 // Due GRAFTs: pull each missing envelope from its first announcer still linked; without an

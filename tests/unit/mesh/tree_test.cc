@@ -445,6 +445,23 @@ TEST_CASE("tree: a copy that comes while a forgery is checked is GRAFTed when th
   CHECK(f.host.delivered == std::vector<std::string>{"{\"real\":1}"});
 }
 
+TEST_CASE("tree: the GRAFT cache keeps at most tree_cache_bytes; the oldest go first") {
+  const GossipEnvelope probe = Fixture().Envelope(2, 1, "{}");
+  const size_t each = probe.encoded.size();
+  Fixture f(1, [&](Config& c) { c.tree_cache_bytes = 2 * each; });
+  std::vector<GossipId> ids;
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    const auto env = f.Envelope(2, seq, "{}");
+    REQUIRE(env.encoded.size() == each);
+    f.core->OnMessage(1, Fixture::Link(0), EncodeGossip(1, env.encoded));
+    ids.push_back({env.origin, env.seq});
+  }
+  f.host.sent.clear();
+  f.core->OnMessage(2, Fixture::Link(1), EncodeGraft(ids));
+  CHECK(f.Counter("tree_graft_unknown") == 1);  // the first went when the third came
+  CHECK(f.host.Count(Fixture::Link(1), MessageType::kGossip) == 2);
+}
+
 TEST_CASE("tree: a GRAFT is answered once per id and link, however often it names the id") {
   Fixture f;
   const auto env = f.Envelope(0, 5, "{\"kept\":1}");
