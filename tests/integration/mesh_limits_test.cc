@@ -155,6 +155,7 @@ TEST_CASE("a flood of valid and invalid messages leaves an agent's memory bounde
   // ThreadSanitizer's shadow memory (several bytes for each byte the node writes) is resident
   // too; the allowance doubles the bound.
   constexpr int64_t kQuarantineKib = 32 * 1024;
+  cluster.Start("victim", {}, "default");
 #else
   constexpr int64_t kQuarantineKib = 0;
   cluster.Start("victim", {}, "default");
