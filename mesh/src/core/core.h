@@ -152,10 +152,9 @@ class Core {
   }
 
  private:
-  // One per other member: a node holds every member, so this is kept small (the record is
-  // shared, the suspicion lives in suspicions_ while there is one).
-  // One per member and node: 10,000 members make it 10^8 in the simulator, so it is kept
-  // to 40 bytes (a 112-byte map node); dial backoff, for the few dialed, is in backoff_.
+  // One per other member, and a node holds every member (10^8 in a 10,000-node simulation),
+  // so it is kept to 40 bytes, a 112-byte map node: the record is shared, a suspicion lives
+  // in suspicions_ while there is one, and dial backoff, for the few dialed, in backoff_.
   struct Member {
     std::shared_ptr<const MemberRecord> record;
     int64_t state_since = 0;         // monotonic ms
