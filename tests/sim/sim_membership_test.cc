@@ -374,7 +374,11 @@ TEST_CASE("after short partitions nobody holds a member of its own side failed")
   // After the heal each side learns the other's suspicions by push-pull. Those must reach
   // their targets (gossiped on), so they refute at once; a suspicion kept to the node that
   // pulled it would time out there and fail a member of its own side. What may happen: the
-  // other side's failed claims arrive and are refuted within milliseconds.
+  // other side's failed claims arrive and are refuted within milliseconds. How often that
+  // happens depends on the seed: over seeds 40-99 (180 runs) about one run in five had some,
+  // 1.2 own-side failures a run on average, in bursts (one failed claim reaches the whole
+  // side): 216 before the hashed member table, 210 after. The bound allows that spread for
+  // these 15 runs; a broken refutation path fails far more, and for seconds.
   size_t own_side_failures = 0;
   int64_t longest_ms = 0;  // from a failed callback to the next alive one
   for (int64_t cut_ms : {500, 1500, 3000}) {
@@ -383,8 +387,9 @@ TEST_CASE("after short partitions nobody holds a member of its own side failed")
       options.seed = seed;
       // Flooding: with tree dissemination the refutations after these short cuts come
       // later (the tree spans both sides, and links across the cut stay silent until their
-      // idle timeout): 35 own-side failures instead of 5 in these 15 runs, lasting up to
-      // 370 ms (docs/mesh.md, "Known gaps"). This test keeps the push-pull path checked.
+      // idle timeout): when measured, 35 own-side failures in these 15 runs lasting up to
+      // 370 ms, against 5 under 100 ms with flooding (docs/mesh.md, "Known gaps"). This test
+      // keeps the push-pull path checked.
       options.config.tree_broadcast = false;
       SimNetwork net(options);
       const int64_t last_join = JoinRandomly(net, 20, 1000, seed);
@@ -419,7 +424,7 @@ TEST_CASE("after short partitions nobody holds a member of its own side failed")
   }
   WARN("partitions of 0.5, 1.5 and 3 s, 5 seeds each: "
        << own_side_failures << " own-side failures, the longest lasting " << longest_ms << " ms");
-  CHECK(own_side_failures <= 10);
+  CHECK(own_side_failures <= 45);
   CHECK(longest_ms < 100);
 }
 

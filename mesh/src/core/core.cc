@@ -15,18 +15,20 @@ std::array<uint8_t, 16> SeenKey(Host* host) {
   return key;
 }
 
-// A SipHash key for an id table from one draw of the host's randomness (one draw, as before
-// the tables used SipHash, so simulations keep their random sequences): 64 unknown bits are
-// enough to keep anyone from aiming ids at one bucket.
-GossipIdHash IdHash(Host* host) {
+// A SipHash key for an id table from one draw of the host's randomness (a simulation of
+// 10,000 nodes draws these a lot): 64 unknown bits are enough to keep anyone from aiming ids
+// at one bucket.
+std::array<uint8_t, 16> TableKey(Host* host) {
   const uint64_t r = host->Random(), s = r * 0x9E3779B97F4A7C15ull;
-  GossipIdHash h;
+  std::array<uint8_t, 16> key{};
   for (size_t i = 0; i < 8; ++i) {
-    h.key[i] = static_cast<uint8_t>(r >> (8 * i));
-    h.key[8 + i] = static_cast<uint8_t>(s >> (8 * i));
+    key[i] = static_cast<uint8_t>(r >> (8 * i));
+    key[8 + i] = static_cast<uint8_t>(s >> (8 * i));
   }
-  return h;
+  return key;
 }
+
+GossipIdHash IdHash(Host* host) { return GossipIdHash{TableKey(host)}; }
 
 }  // namespace
 
@@ -38,6 +40,7 @@ Core::Core(const Config& config, Host* host, std::string advertise, uint64_t inc
       incarnation_(incarnation),
       sequence_(sequence),
       sequence_reserved_(sequence_reserved),
+      members_(TableKey(host)),
       seen_(config.seen_ttl.count(), config.seen_cache_max, SeenKey(host)),
       missing_(0, IdHash(host)),
       recent_(0, IdHash(host)),
@@ -91,8 +94,8 @@ void Core::OnLinkUp(int64_t now, LinkId id, const Certificate& peer, uint64_t di
     dialed = d->second.address;
     bootstrap = !d->second.expect.has_value();
     if (d->second.expect) {
-      auto m = members_.find(*d->second.expect);
-      resync = m != members_.end() && m->second.state == MemberState::kDead;
+      const Member* m = members_.Find(*d->second.expect);
+      resync = m != nullptr && m->state == MemberState::kDead;
     }
     if (d->second.expect && *d->second.expect != peer.subject) Count("dial_identity_mismatch");
     for (auto& b : bootstrap_) {
@@ -152,7 +155,7 @@ void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
   }
   const PublicKey& id = *dial.expect;
   host_->PeerConnect(id, false);
-  if (members_.count(id) > 0) {
+  if (members_.Find(id) != nullptr) {
     DialBackoff& b = backoff_[id];
     b.next_dial = now + Backoff(++b.failures);
   }
@@ -182,12 +185,12 @@ void Core::OnLinkDown(int64_t now, LinkId id) {
   if (link.peer.role != Role::kNode || !link.hello_done) return;
   const PublicKey& peer = link.peer.subject;
   if (LinkTo(peer) != nullptr) return;  // a duplicate link went away
-  auto m = members_.find(peer);
-  if (m == members_.end()) return;
+  const Member* m = members_.Find(peer);
+  if (m == nullptr) return;
   // A lost link, or a closed one that was a tree edge (trimmed, or closed by the peer), may
   // have split the tree: repair it rather than wait for IHAVE timeouts on every envelope.
   if (!leaving_ && (!link.closing || (link.active && link.tree && link.eager))) RepairTree(now);
-  if (!link.closing && !leaving_ && m->second.state == MemberState::kAlive) {
+  if (!link.closing && !leaving_ && m->state == MemberState::kAlive) {
     Count("links_lost");
     StartProbe(now, peer, 0, 0);  // lost without a goodbye: find out at once
   }
@@ -255,8 +258,8 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
   }
   if (record.id() != link.peer.subject || record.left) return ProtocolError(link, "bad_hello");
   // A record already held byte for byte was verified when it arrived; check only new ones.
-  const auto held = members_.find(record.id());
-  const bool known = held != members_.end() && held->second.record->encoded == record.encoded;
+  const Member* held = members_.Find(record.id());
+  const bool known = held != nullptr && held->record->encoded == record.encoded;
   if (!known && !CheckRecord(record).ok()) return ProtocolError(link, "bad_record");
   ApplyRecord(now, record, /*verified=*/true);
   const bool first = !link.hello_done;
@@ -379,8 +382,8 @@ void Core::MaintainViews(int64_t now) {
       if (active + dialing >= config_.active_target) break;
       if (link.active || link.closing || !link.hello_done || link.peer.role != Role::kNode)
         continue;
-      auto m = members_.find(link.peer.subject);
-      if (m == members_.end() || m->second.state != MemberState::kAlive) continue;
+      const Member* m = members_.Find(link.peer.subject);
+      if (m == nullptr || m->state != MemberState::kAlive) continue;
       if (LinkTo(link.peer.subject, /*active_only=*/true) != nullptr) continue;
       link.active = true;
       SendTo(link, EncodeHello(MakeHello(true)));
@@ -391,12 +394,13 @@ void Core::MaintainViews(int64_t now) {
     // A walk of at most kScan members from a random position: all of a small table.
     constexpr size_t kScan = 256;
     std::vector<Member*> candidates;
-    auto it = RandomMember(members_);
-    for (size_t n = 0; n < std::min(kScan, members_.size()); ++n, ++it) {
-      if (it == members_.end()) it = members_.begin();
-      Member& m = it->second;
-      if (m.state != MemberState::kAlive || now < NextDial(it->first)) continue;
-      if (LinkTo(it->first) != nullptr || Dialing(it->first)) continue;
+    size_t pos = RandomMember();
+    for (size_t n = 0; n < std::min(kScan, members_.size()); ++n) {
+      Member& m = *members_.At(pos);
+      pos = members_.FirstFrom(pos + 1);
+      const PublicKey& id = m.record->id();
+      if (m.state != MemberState::kAlive || now < NextDial(id)) continue;
+      if (LinkTo(id) != nullptr || Dialing(id)) continue;
       candidates.push_back(&m);
     }
     size_t need = config_.active_target - std::min(config_.active_target, active + dialing);
@@ -451,17 +455,12 @@ void Core::DialMember(int64_t now, Member& m, bool want_active) {
 // backoff; the sync on that link makes each side refute what the other believes of it.
 void Core::RedialFailed(int64_t now) {
   if (leaving_ || dead_.empty()) return;
-  // A random failed member (first key at or after a random one), past its backoff.
-  PublicKey key;
-  for (size_t i = 0; i < key.size(); i += 8) {
-    const uint64_t r = host_->Random();
-    for (size_t j = 0; j < 8; ++j) key[i + j] = static_cast<uint8_t>(r >> (8 * j));
-  }
-  auto it = dead_.lower_bound(key);
-  for (size_t n = 0; n < std::min<size_t>(16, dead_.size()); ++n, ++it) {
-    if (it == dead_.end()) it = dead_.begin();
-    Member& m = members_.at(*it);
-    if (now < NextDial(*it) || LinkTo(*it) != nullptr || Dialing(*it)) continue;
+  // A random failed member past its backoff: up to 16 tries from a random place in the list.
+  const size_t start = host_->Random() % dead_.size();
+  for (size_t n = 0; n < std::min<size_t>(16, dead_.size()); ++n) {
+    Member& m = *members_.At(dead_[(start + n) % dead_.size()]);
+    const PublicKey& id = m.record->id();
+    if (now < NextDial(id) || LinkTo(id) != nullptr || Dialing(id)) continue;
     DialMember(now, m, true);
     return;
   }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/counters.h"
+#include "core/member_table.h"
 #include "core/messages.h"
 #include "core/records.h"
 #include "core/seen_cache.h"
@@ -152,22 +153,24 @@ class Core {
   }
 
  private:
-  // One per other member, and a node holds every member (10^8 in a 10,000-node simulation),
-  // so it is kept to 40 bytes, a 112-byte map node: the record is shared, a suspicion lives
-  // in suspicions_ while there is one, and dial backoff, for the few dialed, in backoff_.
-  struct Member {
-    std::shared_ptr<const MemberRecord> record;
-    int64_t state_since = 0;         // monotonic ms
-    uint64_t state_incarnation = 0;  // for suspect / dead: the incarnation it is about
-    MemberState state = MemberState::kAlive;
-  };
+  using Member = MemberEntry;  // one per other member (member_table.h)
   struct DialBackoff {
     int64_t next_dial = 0;  // no dial before this
     int32_t failures = 0;   // consecutive dial failures
   };
+  // A suspicion of one member, Lifeguard style: independent suspicions of the same
+  // incarnation shorten it. After a mass failure every survivor holds one for each failed
+  // member at once, so it is kept small: the suspecting members are counted by 32-bit keyed
+  // tags (two that share a tag count once: a longer timeout, never a shorter one), and
+  // counting stops at kMaxConfirmations, beyond what the timeout uses at the default
+  // indirect_probes (3, so 4).
+  static constexpr size_t kMaxConfirmations = 8;
   struct Suspicion {
     int64_t deadline = 0;
-    std::set<PublicKey> confirmations;  // independent suspicions of this incarnation
+    uint32_t member = 0;   // its position in members_
+    uint8_t count = 0;     // tags in use
+    bool by_self = false;  // this node suspected it itself
+    std::array<uint32_t, kMaxConfirmations> tags{};
   };
   struct Link {
     LinkId id = 0;
@@ -248,7 +251,7 @@ class Core {
   // membership.cc: member table, failure detection, anti-entropy
   bool ApplyRecord(int64_t now, const MemberRecord& record, bool verified);
   void ApplyClaim(int64_t now, MemberState state, const Claim& claim, const PublicKey& by);
-  void SetState(int64_t now, Member& m, MemberState state, uint64_t incarnation);
+  void SetState(int64_t now, size_t pos, MemberState state, uint64_t incarnation);
   void Refute(int64_t now, uint64_t incarnation);
   void ResignSelf(int64_t now);
   Status CheckRecord(const MemberRecord& record);
@@ -284,12 +287,13 @@ class Core {
   void ReapTick(int64_t now);
   MemberInfo Info(const Member& m) const;
   size_t LiveMembers() const { return live_; }
-  void Track(const PublicKey& id, std::optional<MemberState> from, std::optional<MemberState> to,
+  void Track(size_t pos, std::optional<MemberState> from, std::optional<MemberState> to,
              int64_t now);
-  void SetDeadline(const PublicKey& id, Suspicion& s, int64_t deadline);
-  // A pseudo-random member table position: members are keyed by random public keys, so the
-  // first key at or after a random one is a fair enough pick in O(log n).
-  std::map<PublicKey, Member>::iterator RandomMember(std::map<PublicKey, Member>& table);
+  void SetDeadline(Suspicion& s, int64_t deadline);
+  // Adds `by` to the suspicion's confirmations; false if it was counted already.
+  bool Confirm(Suspicion& s, const PublicKey& by);
+  // The position of a random member (the table must not be empty).
+  size_t RandomMember() { return members_.FirstFrom(host_->Random()); }
   bool Dialing(const PublicKey& id) const;
   int64_t NextDial(const PublicKey& id) const {
     auto b = backoff_.find(id);
@@ -348,14 +352,18 @@ class Core {
   std::shared_ptr<const GossipEnvelope> announcement_;  // own record, as last announced
   int64_t announce_until_ = 0;  // new member links get the announcement until then
 
-  std::map<PublicKey, Member> members_;       // without self
+  MemberTable members_;                       // without self
   std::map<PublicKey, DialBackoff> backoff_;  // members dialed (until reset or reaped)
   size_t live_ = 0;                           // alive or suspect members
   std::array<size_t, 4> by_state_{};          // members by MemberState (Track), for the gauges
-  std::map<PublicKey, Suspicion> suspicions_;
-  std::set<std::pair<int64_t, PublicKey>> suspicion_deadlines_;
-  std::set<PublicKey> dead_;                        // failed members, for redials
-  std::deque<std::pair<int64_t, PublicKey>> gone_;  // failed or left since, for reaping
+  // Suspicions, in slots a suspect member's entry points to (Member::slot), reused; and
+  // their deadlines, a min-heap of (deadline, member position) where a changed deadline
+  // leaves its old entry behind, skipped when it comes up.
+  std::vector<Suspicion> suspicions_;
+  std::vector<uint32_t> free_suspicions_;
+  std::vector<std::pair<int64_t, uint32_t>> suspicion_deadlines_;
+  std::vector<uint32_t> dead_;  // positions of failed members (Member::slot), for redials
+  std::deque<std::pair<int64_t, uint32_t>> gone_;  // (since, position): failed or left, to reap
   int64_t last_now_ = 0;                            // the latest `now` seen
   int lhm_ = 0;                                     // Lifeguard local health multiplier
   size_t linked_cursor_ = 0;                        // probe rounds over linked members

@@ -88,21 +88,21 @@ Status Core::SendOrQueue(int64_t now, const PublicKey& to, std::vector<uint8_t> 
     SendTo(*link, std::move(message));
     return Status::OK();
   }
-  auto m = members_.find(to);
-  if (m == members_.end()) return Status::NotFound("no member " + ShortId(to));
-  if (m->second.state == MemberState::kDead || m->second.state == MemberState::kLeft) {
-    return Status::Unavailable("member " + m->second.record->certificate.name + " is " +
-                               std::string(MemberStateName(m->second.state)));
+  Member* m = members_.Find(to);
+  if (m == nullptr) return Status::NotFound("no member " + ShortId(to));
+  if (m->state == MemberState::kDead || m->state == MemberState::kLeft) {
+    return Status::Unavailable("member " + m->record->certificate.name + " is " +
+                               std::string(MemberStateName(m->state)));
   }
   auto& queue = queued_[to];
   if (queue.size() >= config_.direct_queue_max) {
     return Status::ResourceExhausted("too many messages waiting for a link to " +
-                                     m->second.record->certificate.name);
+                                     m->record->certificate.name);
   }
   queue.push_back(Outgoing{std::move(message), request_id});
   const bool pending =
       std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == to; });
-  if (!pending) DialMember(now, m->second, /*want_active=*/false);
+  if (!pending) DialMember(now, *m, /*want_active=*/false);
   return Status::OK();
 }
 

@@ -66,15 +66,15 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
     if (!MemberRecord::Decode(env.body, &record).ok() || record.id() != env.origin) {
       return ProtocolError(link, "malformed_gossip");
     }
-    const auto known = members_.find(env.origin);
+    const Member* known = members_.Find(env.origin);
     // Not the forwarder's fault when, say, clocks disagree on a certificate's window:
     // drop the record, keep the link.
-    if ((known == members_.end() || known->second.record->encoded != record.encoded) &&
+    if ((known == nullptr || known->record->encoded != record.encoded) &&
         !CheckRecord(record).ok()) {
       Count("dropped.bad_record");
       return;
     }
-  } else if (members_.find(env.origin) == members_.end()) {
+  } else if (members_.Find(env.origin) == nullptr) {
     Count("dropped.unknown_origin");
     return;
   }
@@ -131,7 +131,8 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
   const GossipEnvelope& env = *p.envelope;
   const PublicKey& origin = env.origin;
   // Reaped while its envelope was being verified.
-  if (env.kind != GossipKind::kRecord && members_.find(origin) == members_.end()) {
+  const Member* from = members_.Find(origin);
+  if (env.kind != GossipKind::kRecord && from == nullptr) {
     Count("dropped.unknown_origin");
     return;
   }
@@ -147,7 +148,7 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
       Delivery d;
       d.kind = Delivery::Kind::kBroadcast;
       d.from = origin;
-      d.from_name = members_.at(origin).record->certificate.name;
+      d.from_name = from->record->certificate.name;
       d.event = body.event;
       d.payload = body.payload;
       d.hops = static_cast<uint8_t>(p.hops + 1);

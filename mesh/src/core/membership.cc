@@ -30,9 +30,9 @@ bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
     }
     return false;
   }
-  auto it = members_.find(record.id());
-  if (it != members_.end()) {
-    const MemberRecord& old = *it->second.record;
+  const size_t pos = members_.Locate(record.id());
+  if (pos != MemberTable::kNone) {
+    const MemberRecord& old = *members_.At(pos)->record;
     if (record.incarnation < old.incarnation) return false;
     if (record.incarnation == old.incarnation && (old.left || !record.left)) return false;
   }
@@ -43,26 +43,26 @@ bool Core::ApplyRecord(int64_t now, const MemberRecord& record, bool verified) {
     }
   }
   host_->PeerSeen(record);
-  if (it == members_.end()) {
+  if (pos == MemberTable::kNone) {
     Member m;
     m.record = host_->ShareRecord(record);
     m.state = record.left ? MemberState::kLeft : MemberState::kAlive;
     m.state_incarnation = record.incarnation;
     m.state_since = now;
-    auto [pos, inserted] = members_.emplace(record.id(), std::move(m));
-    Track(record.id(), std::nullopt, pos->second.state, now);
+    const size_t added = members_.Insert(std::move(m));
+    Track(added, std::nullopt, members_.At(added)->state, now);
     gauges_dirty_ = true;
-    host_->MemberChanged(Info(pos->second));
+    host_->MemberChanged(Info(*members_.At(added)));
     return true;
   }
-  Member& m = it->second;
+  Member& m = *members_.At(pos);
   m.record = host_->ShareRecord(record);
   if (record.left) {
-    SetState(now, m, MemberState::kLeft, record.incarnation);
+    SetState(now, pos, MemberState::kLeft, record.incarnation);
   } else if (m.state == MemberState::kAlive || m.state == MemberState::kLeft ||
              record.incarnation > m.state_incarnation) {
     backoff_.erase(record.id());
-    SetState(now, m, MemberState::kAlive, record.incarnation);
+    SetState(now, pos, MemberState::kAlive, record.incarnation);
   }
   return true;
 }
@@ -78,9 +78,9 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
     }
     return;
   }
-  auto it = members_.find(claim.target);
-  if (it == members_.end()) return;
-  Member& m = it->second;
+  const size_t pos = members_.Locate(claim.target);
+  if (pos == MemberTable::kNone) return;
+  Member& m = *members_.At(pos);
   if (m.state == MemberState::kLeft || m.state == MemberState::kDead) return;
   if (claim.incarnation < m.record->incarnation) return;  // refuted already
   // Above the newest record: not a claim about any record that exists (here, yet).
@@ -89,34 +89,42 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
     return;
   }
   if (state == MemberState::kDead) {
-    SetState(now, m, MemberState::kDead, claim.incarnation);
+    SetState(now, pos, MemberState::kDead, claim.incarnation);
     return;
   }
   if (m.state == MemberState::kAlive) {
-    SetState(now, m, MemberState::kSuspect, claim.incarnation);
-    Suspicion& s = suspicions_[claim.target];
-    s.confirmations = {by};
-    SetDeadline(claim.target, s, m.state_since + SuspicionTimeout(s));
-  } else if (claim.incarnation == m.state_incarnation) {
-    Suspicion& s = suspicions_[claim.target];
-    if (s.confirmations.insert(by).second) {
-      SetDeadline(claim.target, s, m.state_since + SuspicionTimeout(s));  // shrinks
-    }
+    SetState(now, pos, MemberState::kSuspect, claim.incarnation);  // opens the suspicion
+    Suspicion& s = suspicions_[m.slot - 1];
+    Confirm(s, by);
+    SetDeadline(s, m.state_since + SuspicionTimeout(s));
+  } else if (claim.incarnation == m.state_incarnation) {  // suspect: slot is its suspicion
+    Suspicion& s = suspicions_[m.slot - 1];
+    if (Confirm(s, by)) SetDeadline(s, m.state_since + SuspicionTimeout(s));  // shrinks
   }
 }
 
-void Core::SetDeadline(const PublicKey& id, Suspicion& s, int64_t deadline) {
-  suspicion_deadlines_.erase({s.deadline, id});
-  s.deadline = deadline;
-  suspicion_deadlines_.insert({deadline, id});
+bool Core::Confirm(Suspicion& s, const PublicKey& by) {
+  if (by == self_.id()) s.by_self = true;
+  const uint32_t tag = members_.Tag(by);
+  auto end = s.tags.begin() + s.count;
+  if (std::find(s.tags.begin(), end, tag) != end || s.count == s.tags.size()) return false;
+  s.tags[s.count++] = tag;
+  return true;
 }
 
-void Core::SetState(int64_t now, Member& m, MemberState state, uint64_t incarnation) {
+void Core::SetDeadline(Suspicion& s, int64_t deadline) {
+  s.deadline = deadline;
+  suspicion_deadlines_.emplace_back(deadline, s.member);
+  std::push_heap(suspicion_deadlines_.begin(), suspicion_deadlines_.end(), std::greater<>());
+}
+
+void Core::SetState(int64_t now, size_t pos, MemberState state, uint64_t incarnation) {
+  Member& m = *members_.At(pos);
   const bool changed = m.state != state;
   m.state_incarnation = incarnation;
   if (!changed) return;
   const PublicKey id = m.record->id();
-  Track(id, m.state, state, now);
+  Track(pos, m.state, state, now);
   m.state = state;
   m.state_since = now;
   if (state == MemberState::kDead || state == MemberState::kLeft) {
@@ -133,23 +141,43 @@ void Core::SetState(int64_t now, Member& m, MemberState state, uint64_t incarnat
 // Keeps the indexes that spare the periodic work a walk over the whole table: the live
 // count, the count by state (for the gauges), the suspicions and their deadlines, the failed set
 // and the reaping queue.
-void Core::Track(const PublicKey& id, std::optional<MemberState> from,
-                 std::optional<MemberState> to, int64_t now) {
+void Core::Track(size_t pos, std::optional<MemberState> from, std::optional<MemberState> to,
+                 int64_t now) {
   auto live = [](std::optional<MemberState> s) {
     return s == MemberState::kAlive || s == MemberState::kSuspect;
   };
   live_ = live_ + (live(to) ? 1 : 0) - (live(from) ? 1 : 0);
   if (from) --by_state_[static_cast<size_t>(*from)];
   if (to) ++by_state_[static_cast<size_t>(*to)];
-  if (from == MemberState::kSuspect) {
-    if (auto s = suspicions_.find(id); s != suspicions_.end()) {
-      suspicion_deadlines_.erase({s->second.deadline, id});
-      suspicions_.erase(s);
-    }
+  Member& m = *members_.At(pos);
+  const auto at = static_cast<uint32_t>(pos);
+  if (from == MemberState::kSuspect && m.slot != 0) {  // its deadline entry is skipped
+    free_suspicions_.push_back(m.slot - 1);
+    m.slot = 0;
   }
-  if (from == MemberState::kDead) dead_.erase(id);
-  if (to == MemberState::kDead) dead_.insert(id);
-  if (to == MemberState::kDead || to == MemberState::kLeft) gone_.emplace_back(now, id);
+  if (to == MemberState::kSuspect) {
+    if (free_suspicions_.empty()) {
+      suspicions_.emplace_back();
+      free_suspicions_.push_back(static_cast<uint32_t>(suspicions_.size() - 1));
+    }
+    const uint32_t slot = free_suspicions_.back();
+    free_suspicions_.pop_back();
+    suspicions_[slot] = Suspicion{};
+    suspicions_[slot].member = at;
+    m.slot = slot + 1;
+  }
+  if (from == MemberState::kDead) {  // the last failed member takes its place in the list
+    const uint32_t place = m.slot - 1;
+    dead_[place] = dead_.back();
+    members_.At(dead_[place])->slot = place + 1;
+    dead_.pop_back();
+    m.slot = 0;
+  }
+  if (to == MemberState::kDead) {
+    dead_.push_back(at);
+    m.slot = static_cast<uint32_t>(dead_.size());
+  }
+  if (to == MemberState::kDead || to == MemberState::kLeft) gone_.emplace_back(now, at);
 }
 
 // Outbids `incarnation` with a new record. Callers pass only incarnations this node signed
@@ -182,54 +210,50 @@ int64_t Core::SuspicionTimeout(const Suspicion& s) const {
       config_.suspicion_mult * std::log10(n) * static_cast<double>(config_.probe_interval.count());
   const double most = config_.suspicion_max_mult * base;
   const double k = static_cast<double>(config_.indirect_probes);
-  const double c = static_cast<double>(s.confirmations.size()) - 1;  // beyond the first
+  const double c = static_cast<double>(s.count) - 1;  // beyond the first
   if (k < 1 || c <= 0) return static_cast<int64_t>(most);
   const double t = most - (most - base) * std::log(c + 1) / std::log(k + 1);
   return static_cast<int64_t>(std::max(base, t));
 }
 
 void Core::SuspicionTick(int64_t now) {
-  std::vector<PublicKey> expired;
-  for (auto& [deadline, id] : suspicion_deadlines_) {
-    if (deadline > now) break;
-    expired.push_back(id);
-  }
-  for (const PublicKey& id : expired) {
-    Member& m = members_.at(id);
-    const uint64_t inc = m.state_incarnation;
+  auto& heap = suspicion_deadlines_;
+  while (!heap.empty() && heap.front().first <= now) {
+    const auto [deadline, pos] = heap.front();
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+    heap.pop_back();
+    const Member* m = pos < members_.positions() ? members_.At(pos) : nullptr;
+    if (m == nullptr || m->state != MemberState::kSuspect ||
+        suspicions_[m->slot - 1].deadline != deadline) {
+      continue;  // refuted, failed or re-timed since
+    }
+    const uint64_t inc = m->state_incarnation;
+    const PublicKey id = m->record->id();
     // Only a node that suspected it itself announces the failure. The others hold the same
     // (gossiped) suspicion and time out alike; if each announced too, one failure would cost
     // about one flood per node, N^2 messages and signature checks.
-    const bool announce = suspicions_.at(id).confirmations.count(self_.id()) > 0;
-    SetState(now, m, MemberState::kDead, inc);
+    const bool announce = suspicions_[m->slot - 1].by_self;
+    SetState(now, pos, MemberState::kDead, inc);
     if (announce) Publish(now, GossipKind::kDead, EncodeClaim(Claim{id, inc}));
   }
 }
 
 void Core::ReapTick(int64_t now) {
   while (!gone_.empty() && now - gone_.front().first > config_.reap_after.count()) {
-    const auto [since, id] = gone_.front();
+    const auto [since, pos] = gone_.front();
     gone_.pop_front();
-    auto it = members_.find(id);
-    if (it == members_.end() || it->second.state_since != since) continue;
-    const MemberState state = it->second.state;
+    // Positions are reused only after a reap, and a member's later entries come later.
+    const Member* m = members_.At(pos);
+    if (m == nullptr || m->state_since != since) continue;
+    const MemberState state = m->state;
     if (state != MemberState::kDead && state != MemberState::kLeft) continue;
+    const PublicKey id = m->record->id();
     Count("members_reaped");
     seen_.ForgetOrigin(id);
-    Track(id, state, std::nullopt, now);
+    Track(pos, state, std::nullopt, now);
     backoff_.erase(id);
-    members_.erase(it);
+    members_.Erase(pos);
   }
-}
-
-std::map<PublicKey, Core::Member>::iterator Core::RandomMember(std::map<PublicKey, Member>& table) {
-  PublicKey key;
-  for (size_t i = 0; i < key.size(); i += 8) {
-    const uint64_t r = host_->Random();
-    for (size_t j = 0; j < 8; ++j) key[i + j] = static_cast<uint8_t>(r >> (8 * j));
-  }
-  auto it = table.lower_bound(key);
-  return it == table.end() ? table.begin() : it;
 }
 
 bool Core::Dialing(const PublicKey& id) const {
@@ -296,13 +320,13 @@ const PublicKey* Core::NextLinkedTarget() {
   probe_linked_.clear();
   for (auto& [id, link] : links_) {
     if (link.closing || !link.hello_done || link.peer.role != Role::kNode) continue;
-    auto m = members_.find(link.peer.subject);
-    if (m == members_.end() || m->second.state == MemberState::kDead ||
-        m->second.state == MemberState::kLeft) {
+    const Member* m = members_.Find(link.peer.subject);
+    if (m == nullptr || m->state == MemberState::kDead || m->state == MemberState::kLeft) {
       continue;
     }
-    if (std::find(probe_linked_.begin(), probe_linked_.end(), m->first) == probe_linked_.end()) {
-      probe_linked_.push_back(m->first);
+    const PublicKey& peer = link.peer.subject;
+    if (std::find(probe_linked_.begin(), probe_linked_.end(), peer) == probe_linked_.end()) {
+      probe_linked_.push_back(peer);
     }
   }
   if (probe_linked_.empty()) return nullptr;
@@ -317,17 +341,16 @@ const PublicKey* Core::NextLinkedTarget() {
 const PublicKey* Core::NextUnlinkedTarget() {
   constexpr size_t kProbeOrderMax = 1024;
   auto usable = [&](const PublicKey& id) {
-    auto m = members_.find(id);
-    return m != members_.end() && m->second.state != MemberState::kDead &&
-           m->second.state != MemberState::kLeft;
+    const Member* m = members_.Find(id);
+    return m != nullptr && m->state != MemberState::kDead && m->state != MemberState::kLeft;
   };
   if (members_.empty()) return nullptr;
   if (members_.size() > kProbeOrderMax) {
     probe_order_.clear();
     for (int tries = 0; tries < 8; ++tries) {
-      auto it = RandomMember(members_);
-      if (usable(it->first)) {
-        probe_order_.push_back(it->first);
+      const PublicKey& id = members_.At(RandomMember())->record->id();
+      if (usable(id)) {
+        probe_order_.push_back(id);
         return &probe_order_.back();
       }
     }
@@ -336,7 +359,7 @@ const PublicKey* Core::NextUnlinkedTarget() {
   for (size_t tries = 0; tries <= members_.size(); ++tries) {
     if (probe_cursor_ >= probe_order_.size()) {
       probe_order_.clear();
-      for (auto& [id, m] : members_) probe_order_.push_back(id);
+      members_.ForEach([&](const Member& m) { probe_order_.push_back(m.record->id()); });
       for (size_t i = probe_order_.size(); i > 1; --i) {
         std::swap(probe_order_[i - 1], probe_order_[host_->Random() % i]);
       }
@@ -349,8 +372,8 @@ const PublicKey* Core::NextUnlinkedTarget() {
 }
 
 void Core::StartProbe(int64_t now, const PublicKey& target, LinkId relay_link, uint64_t relay_id) {
-  auto m = members_.find(target);
-  if (m == members_.end()) return;
+  Member* m = members_.Find(target);
+  if (m == nullptr) return;
   const uint64_t pid = next_probe_id_++;
   Probe& probe = probes_[pid];
   probe.target = target;
@@ -371,7 +394,7 @@ void Core::StartProbe(int64_t now, const PublicKey& target, LinkId relay_link, u
       now + config_.handshake_timeout.count() + config_.probe_interval.count();
   const bool pending =
       std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == target; });
-  if (!pending) DialMember(now, m->second, /*want_active=*/false);
+  if (!pending) DialMember(now, *m, /*want_active=*/false);
 }
 
 void Core::SendPing(int64_t now, uint64_t probe_id, Probe& probe) {
@@ -381,9 +404,9 @@ void Core::SendPing(int64_t now, uint64_t probe_id, Probe& probe) {
 
 void Core::ProbeFailed(int64_t now, const PublicKey& target) {
   Count("probes_failed");
-  auto it = members_.find(target);
-  if (it == members_.end() || it->second.state != MemberState::kAlive) return;
-  const Claim claim{target, it->second.record->incarnation};
+  const Member* m = members_.Find(target);
+  if (m == nullptr || m->state != MemberState::kAlive) return;
+  const Claim claim{target, m->record->incarnation};
   ApplyClaim(now, MemberState::kSuspect, claim, self_.id());
   Publish(now, GossipKind::kSuspect, EncodeClaim(claim));
 }
@@ -442,11 +465,8 @@ void Core::HandlePingReq(int64_t now, Link& link, std::span<const uint8_t> messa
     SendTo(link, EncodeProbe(MessageType::kAck, {req.probe_id}));
     return;
   }
-  auto m = members_.find(req.target);
-  if (m == members_.end() || m->second.state == MemberState::kDead ||
-      m->second.state == MemberState::kLeft) {
-    return;
-  }
+  const Member* m = members_.Find(req.target);
+  if (m == nullptr || m->state == MemberState::kDead || m->state == MemberState::kLeft) return;
   StartProbe(now, req.target, link.id, req.probe_id);
 }
 
@@ -469,7 +489,8 @@ MemberInfo Core::Info(const Member& m) const {
 std::vector<MemberInfo> Core::Members() const {
   std::vector<MemberInfo> out;
   out.push_back(Self());
-  for (auto& [id, m] : members_) out.push_back(Info(m));
+  members_.ForEach([&](const Member& m) { out.push_back(Info(m)); });
+  std::sort(out.begin() + 1, out.end(), [](auto& a, auto& b) { return a.id < b.id; });
   return out;
 }
 

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/linear_probe.h"
+
 namespace mesh::core {
 
 SeenCache::SeenCache(int64_t ttl_ms, size_t max_entries, std::array<uint8_t, 16> key)
-    : ttl_(ttl_ms), max_(max_entries), key_(key), slots_(64, 0) {
+    : ttl_(ttl_ms), max_(max_entries), key_(key), slots_(64, 0), floors_(16, {0, 0}) {
   static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
 }
 
@@ -17,7 +19,7 @@ uint64_t SeenCache::OriginDigest(const PublicKey& origin) const {
   crypto_shorthash(out, origin.data(), origin.size(), key_.data());
   uint64_t h;
   std::memcpy(&h, out, sizeof h);
-  return h;
+  return h == 0 ? 1 : h;  // 0 marks an empty floor slot
 }
 
 uint64_t SeenCache::IdDigest(uint64_t origin, uint64_t seq) const {
@@ -48,7 +50,6 @@ void SeenCache::Add(uint64_t id) {
   ++count_;
 }
 
-// Linear probing without tombstones: shift later entries of the run back into the hole.
 void SeenCache::Remove(uint64_t id) {
   const size_t mask = slots_.size() - 1;
   size_t i = id & mask;
@@ -56,17 +57,45 @@ void SeenCache::Remove(uint64_t id) {
     if (slots_[i] == 0) return;
     i = (i + 1) & mask;
   }
-  slots_[i] = 0;
+  EraseSlot(slots_, i, [](uint64_t slot) { return slot; }, [](uint64_t slot) { return slot == 0; });
   --count_;
-  for (size_t j = (i + 1) & mask; slots_[j] != 0; j = (j + 1) & mask) {
-    const size_t home = slots_[j] & mask;
-    // Move j into the hole at i unless its home lies cyclically in (i, j].
-    const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
-    if (stays) continue;
-    slots_[i] = slots_[j];
-    slots_[j] = 0;
-    i = j;
+}
+
+size_t SeenCache::FloorSlot(uint64_t origin) const {
+  const size_t mask = floors_.size() - 1;
+  size_t i = origin & mask;
+  while (floors_[i].first != 0 && floors_[i].first != origin) i = (i + 1) & mask;
+  return i;
+}
+
+void SeenCache::RaiseFloor(uint64_t origin, uint64_t seq) {
+  if (2 * (floor_count_ + 1) > floors_.size()) GrowFloors();
+  auto& [o, floor] = floors_[FloorSlot(origin)];
+  if (o == 0) {
+    o = origin;
+    floor = seq;
+    ++floor_count_;
+  } else {
+    floor = std::max(floor, seq);
   }
+}
+
+void SeenCache::GrowFloors() {
+  std::vector<std::pair<uint64_t, uint64_t>> old = std::move(floors_);
+  floors_.assign(old.size() * 2, {0, 0});
+  floor_count_ = 0;
+  for (const auto& [origin, seq] : old) {
+    if (origin != 0) RaiseFloor(origin, seq);
+  }
+}
+
+void SeenCache::ForgetOrigin(const PublicKey& origin) {
+  const size_t i = FloorSlot(OriginDigest(origin));
+  if (floors_[i].first == 0) return;
+  EraseSlot(
+      floors_, i, [](const auto& slot) { return slot.first; },
+      [](const auto& slot) { return slot.first == 0; });
+  --floor_count_;
 }
 
 void SeenCache::Grow() {
@@ -80,8 +109,8 @@ void SeenCache::Grow() {
 
 bool SeenCache::IsNew(const PublicKey& origin, uint64_t seq) const {
   const uint64_t o = OriginDigest(origin);
-  auto floor = floors_.find(o);
-  if (floor != floors_.end() && seq <= floor->second) return false;
+  const auto& [held, floor] = floors_[FloorSlot(o)];
+  if (held != 0 && seq <= floor) return false;
   return !Contains(IdDigest(o, seq));
 }
 
@@ -102,8 +131,7 @@ void SeenCache::EvictOldest() {
   const Entry e = order_.front();
   order_.pop_front();
   Remove(IdDigest(e.origin, e.seq));
-  uint64_t& floor = floors_[e.origin];
-  floor = std::max(floor, e.seq);
+  RaiseFloor(e.origin, e.seq);
 }
 
 }  // namespace mesh::core

@@ -7,7 +7,8 @@
 //
 // Compact (a node may hold hundreds of thousands of ids): origins are kept as 64-bit
 // SipHash-2-4 digests under a key random to each cache, ids as a digest of that and the
-// sequence, in an open-addressing table; about 40 bytes per id. Two different ids that meet
+// sequence, in an open-addressing table; about 40 bytes per id, and 16 to 32 per origin for
+// its floor (a second such table, of digest and floor). Two different ids that meet
 // in one digest would make the later one a duplicate: the odds are about n / 2^64 per id
 // for n cached ids, and without the key nobody can aim for it. Not thread-safe.
 #ifndef MESH_CORE_SEEN_CACHE_H_
@@ -16,7 +17,6 @@
 #include <array>
 #include <cstdint>
 #include <deque>
-#include <unordered_map>
 #include <vector>
 
 #include "mesh/identity.h"
@@ -33,7 +33,7 @@ class SeenCache {
   void Insert(int64_t now, const PublicKey& origin, uint64_t seq);
   // Drops entries older than the TTL.
   void Expire(int64_t now);
-  void ForgetOrigin(const PublicKey& origin) { floors_.erase(OriginDigest(origin)); }
+  void ForgetOrigin(const PublicKey& origin);
   size_t size() const { return count_; }
 
  private:
@@ -49,14 +49,19 @@ class SeenCache {
   void Remove(uint64_t id);
   void Grow();
   void EvictOldest();
+  size_t FloorSlot(uint64_t origin) const;  // the origin's slot in floors_, or the empty one
+  void RaiseFloor(uint64_t origin, uint64_t seq);
+  void GrowFloors();
 
   int64_t ttl_;
   size_t max_;
   std::array<uint8_t, 16> key_;
   std::vector<uint64_t> slots_;  // open addressing, linear probing; 0 = empty
   size_t count_ = 0;
-  std::deque<Entry> order_;                        // insertion time order
-  std::unordered_map<uint64_t, uint64_t> floors_;  // origin digest -> accept only seq > floor
+  std::deque<Entry> order_;  // insertion time order
+  // Origin digest -> accept only seq > floor; open addressing as slots_, origin 0 = empty.
+  std::vector<std::pair<uint64_t, uint64_t>> floors_;
+  size_t floor_count_ = 0;
 };
 
 }  // namespace mesh::core

@@ -2,7 +2,7 @@
 // failed) exchanges whole tables (SYNC, full records). The periodic exchange sends a DIGEST
 // (ids, incarnations, states; 50 bytes a member, no records to decode) and each side PULLs
 // only the records it lacks or holds older: at 10,000 members a digest is 0.5 MB where a
-// table is 3.3 MB, and a receiver compares the two sorted lists in one pass. A link gets at
+// table is 3.3 MB, and a receiver looks each entry up in its table. A link gets at
 // most one answer to a reply-wanted DIGEST, and one to a reply-wanted SYNC, per
 // ReplyInterval (probe_interval, or half anti_entropy_interval if shorter) on average, two
 // in a burst: a 4-byte request must not buy the whole table each time.
@@ -25,9 +25,9 @@ void Core::SendSync(Link& link, bool reply_wanted) {
   std::vector<SyncEntry> entries;
   entries.reserve(members_.size() + 1);
   entries.push_back(SyncEntry{self_.encoded, MemberState::kAlive, incarnation_});
-  for (auto& [id, m] : members_) {
+  members_.ForEach([&](const Member& m) {
     entries.push_back(SyncEntry{m.record->encoded, m.state, m.state_incarnation});
-  }
+  });
   size_t next = 0;
   bool first = true;
   while (next < entries.size()) {
@@ -50,12 +50,12 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
     }
     // A failed or left member this node does not know (reaped, or never seen) is not learnt
     // from a table: it would come back to life here and be failed (or left) again.
+    const Member* known = members_.Find(record.id());
     if ((record.left || e.state == MemberState::kDead) && record.id() != self_.id() &&
-        members_.find(record.id()) == members_.end()) {
+        known == nullptr) {
       continue;
     }
-    auto known = members_.find(record.id());
-    const bool was_alive = known != members_.end() && known->second.state == MemberState::kAlive;
+    const bool was_alive = known != nullptr && known->state == MemberState::kAlive;
     ApplyRecord(now, record, /*verified=*/false);
     // Push-pull reports states second hand: treat a reported failure as a suspicion, which
     // the member can still refute (as memberlist does), and pass it on like memberlist: the
@@ -63,8 +63,8 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
     if (e.state == MemberState::kSuspect || e.state == MemberState::kDead) {
       const Claim claim{record.id(), e.state_incarnation};
       ApplyClaim(now, MemberState::kSuspect, claim, from);
-      known = members_.find(record.id());
-      if (was_alive && known != members_.end() && known->second.state == MemberState::kSuspect) {
+      known = members_.Find(record.id());
+      if (was_alive && known != nullptr && known->state == MemberState::kSuspect) {
         Publish(now, GossipKind::kSuspect, EncodeClaim(claim));
       }
     }
@@ -84,10 +84,10 @@ void Core::SendDigest(Link& link, bool reply_wanted) {
   entries.reserve(members_.size() + 1);
   entries.push_back(
       DigestEntry{self_.id(), incarnation_, false, MemberState::kAlive, incarnation_});
-  for (auto& [id, m] : members_) {  // in key order: the receiver merges in one pass
-    entries.push_back(
-        DigestEntry{id, m.record->incarnation, m.record->left, m.state, m.state_incarnation});
-  }
+  members_.ForEach([&](const Member& m) {  // in table order: the receiver looks each up
+    entries.push_back(DigestEntry{m.record->id(), m.record->incarnation, m.record->left, m.state,
+                                  m.state_incarnation});
+  });
   size_t next = 0;
   bool first = true;
   while (next < entries.size()) {
@@ -102,8 +102,6 @@ void Core::HandleDigest(int64_t now, Link& link, std::span<const uint8_t> messag
   const PublicKey from = link.peer.subject;
   const LinkId lid = link.id;
   std::vector<PublicKey> pull;
-  auto it = members_.begin();
-  const PublicKey* prev = nullptr;
   for (const DigestEntry& e : digest.entries) {
     if (e.id == self_.id()) {
       if (e.state == MemberState::kSuspect || e.state == MemberState::kDead) {
@@ -116,11 +114,7 @@ void Core::HandleDigest(int64_t now, Link& link, std::span<const uint8_t> messag
       }
       continue;
     }
-    // Sorted digests merge in one pass; an out-of-order entry costs a lookup.
-    if (prev != nullptr && e.id < *prev) it = members_.lower_bound(e.id);
-    while (it != members_.end() && it->first < e.id) ++it;
-    prev = &e.id;
-    Member* held = it != members_.end() && it->first == e.id ? &it->second : nullptr;
+    const Member* held = members_.Find(e.id);
     bool want;
     if (held == nullptr) {  // failed or left members are not learnt from a table (see SYNC)
       want = !e.left && (e.state == MemberState::kAlive || e.state == MemberState::kSuspect);
@@ -167,9 +161,8 @@ void Core::HandlePull(Link& link, std::span<const uint8_t> message) {
   for (const PublicKey& id : ids) {
     if (id == self_.id()) {
       entries.push_back(SyncEntry{self_.encoded, MemberState::kAlive, incarnation_});
-    } else if (auto m = members_.find(id); m != members_.end()) {
-      entries.push_back(
-          SyncEntry{m->second.record->encoded, m->second.state, m->second.state_incarnation});
+    } else if (const Member* m = members_.Find(id)) {
+      entries.push_back(SyncEntry{m->record->encoded, m->state, m->state_incarnation});
     }
   }
   size_t next = 0;

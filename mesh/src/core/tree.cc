@@ -112,8 +112,8 @@ void Core::AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hop
   // be a new member announcing itself (its record is the first news of it), and a failed one
   // may be refuting: both are GRAFTed from their announcers, but never from the fallback
   // links, so made-up ids cost one GRAFT to whoever announced them.
-  const auto origin = members_.find(id.origin);
-  if (origin != members_.end() && origin->second.state == MemberState::kLeft) {
+  const Member* origin = members_.Find(id.origin);
+  if (origin != nullptr && origin->state == MemberState::kLeft) {
     Count("dropped.ihave_left_origin");
     return;
   }
@@ -129,7 +129,7 @@ void Core::AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hop
     it = missing_.emplace(id, Missing{}).first;
     Missing& m = it->second;
     m.deadline = now + config_.ihave_timeout.count();
-    m.fallback = origin == members_.end();
+    m.fallback = origin == nullptr;
     m.owner = link.id;
     ++link.missing_owned;
     missing_due_.insert({m.deadline, id});
