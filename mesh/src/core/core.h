@@ -319,7 +319,10 @@ class Core {
   void ForgetOldestRecent();  // drops the oldest envelope kept for GRAFTs
   // Notes that `link` has envelope `id` (IHAVE, or a copy that came while another was being
   // checked), to GRAFT it from there if it does not arrive.
-  void AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hops);
+  // `wait`: how long to wait for a copy before the first GRAFT, if this opens the id's entry;
+  // true if it opened one due now.
+  bool AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hops, int64_t wait);
+  size_t EagerTreeLinks() const;
   void SendDueGrafts(int64_t now);  // GRAFTs for the missing ids whose deadline passed
   void EraseMissing(const GossipId& id);
   bool Known(const GossipId& id) const;  // own, accepted, or at or below its origin's floor
@@ -364,9 +367,9 @@ class Core {
   std::vector<std::pair<int64_t, uint32_t>> suspicion_deadlines_;
   std::vector<uint32_t> dead_;  // positions of failed members (Member::slot), for redials
   std::deque<std::pair<int64_t, uint32_t>> gone_;  // (since, position): failed or left, to reap
-  int64_t last_now_ = 0;                            // the latest `now` seen
-  int lhm_ = 0;                                     // Lifeguard local health multiplier
-  size_t linked_cursor_ = 0;                        // probe rounds over linked members
+  int64_t last_now_ = 0;                           // the latest `now` seen
+  int lhm_ = 0;                                    // Lifeguard local health multiplier
+  size_t linked_cursor_ = 0;                       // probe rounds over linked members
   std::map<LinkId, Link> links_;
   std::multimap<PublicKey, LinkId> peer_links_;  // links_ by peer
   std::map<uint64_t, PendingDial> dials_;

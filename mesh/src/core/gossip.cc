@@ -50,7 +50,9 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
   }
   if (Verifying(gid)) {
     Count("gossip_duplicates");
-    if (config_.tree_broadcast && link.tree) AddAnnouncer(now, link, gid, gossip.hops);
+    if (config_.tree_broadcast && link.tree) {
+      AddAnnouncer(now, link, gid, gossip.hops, config_.ihave_timeout.count());
+    }
     return;
   }
   // |local - sent| > window, written so nothing overflows: sent_ms is any i64 the origin chose.

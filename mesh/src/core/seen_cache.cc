@@ -57,7 +57,8 @@ void SeenCache::Remove(uint64_t id) {
     if (slots_[i] == 0) return;
     i = (i + 1) & mask;
   }
-  EraseSlot(slots_, i, [](uint64_t slot) { return slot; }, [](uint64_t slot) { return slot == 0; });
+  EraseSlot(
+      slots_, i, [](uint64_t slot) { return slot; }, [](uint64_t slot) { return slot == 0; });
   --count_;
 }
 

@@ -98,16 +98,35 @@ void Core::HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message
   // Without the tree flag in this node's HELLO no peer sends IHAVE; nothing would GRAFT.
   if (!config_.tree_broadcast) return;
   Count("tree_ihave_ids_in", entries.size());
+  std::optional<int64_t> wait;  // for the first GRAFT of an id announced here first
+  bool graft_now = false;
   for (const IHaveEntry& e : entries) {
     if (Known(e.id)) {
       Optimize(now, link, e);
       continue;
     }
-    AddAnnouncer(now, link, e.id, e.hops);
+    if (!wait) wait = EagerTreeLinks() == 0 ? 0 : config_.ihave_timeout.count();
+    graft_now |= AddAnnouncer(now, link, e.id, e.hops, *wait);
+  }
+  if (graft_now) {
+    Count("tree_isolated_grafts");
+    SendDueGrafts(now);
   }
 }
 
-void Core::AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hops) {
+// Eager links, counted when an IHAVE brings news. With none, nothing can push the envelopes
+// here: the node GRAFTs at once rather than wait ihave_timeout for a copy that will not come.
+// Concurrent broadcasts from many origins (after a mass failure, while many nodes join) can
+// prune every tree link of a node: each duplicate prunes the link it came on.
+size_t Core::EagerTreeLinks() const {
+  size_t n = 0;
+  for (const auto& [id, l] : links_) {
+    n += l.active && l.hello_done && !l.closing && l.peer.role == Role::kNode && l.tree && l.eager;
+  }
+  return n;
+}
+
+bool Core::AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hops, int64_t wait) {
   // An origin held as left sends nothing more (its leave was flooded). An unknown origin may
   // be a new member announcing itself (its record is the first news of it), and a failed one
   // may be refuting: both are GRAFTed from their announcers, but never from the fallback
@@ -115,8 +134,9 @@ void Core::AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hop
   const Member* origin = members_.Find(id.origin);
   if (origin != nullptr && origin->state == MemberState::kLeft) {
     Count("dropped.ihave_left_origin");
-    return;
+    return false;
   }
+  bool opened = false;
   auto it = missing_.find(id);
   if (it == missing_.end()) {
     // Each link may open at most a quarter of the table: an honest node's missing ids are
@@ -124,25 +144,29 @@ void Core::AddAnnouncer(int64_t now, Link& link, const GossipId& id, uint8_t hop
     const size_t share = std::max<size_t>(1, config_.max_missing_ids / 4);
     if (missing_.size() >= config_.max_missing_ids || link.missing_owned >= share) {
       Count("dropped.missing_ids_full");
-      return;
+      return false;
     }
     it = missing_.emplace(id, Missing{}).first;
     Missing& m = it->second;
-    m.deadline = now + config_.ihave_timeout.count();
+    m.deadline = now + wait;
     m.fallback = origin == nullptr;
     m.owner = link.id;
     ++link.missing_owned;
     missing_due_.insert({m.deadline, id});
+    opened = wait == 0;
   }
   // One entry per link (an IHAVE may repeat an id, or come again), and few per id: the
   // GRAFTs go down the list in order, and must reach an honest announcer in time.
   auto& list = it->second.announcers;
-  if (std::any_of(list.begin(), list.end(), [&](auto& a) { return a.first == link.id; })) return;
+  if (std::any_of(list.begin(), list.end(), [&](auto& a) { return a.first == link.id; })) {
+    return opened;
+  }
   if (list.size() >= config_.active_max) {
     Count("dropped.ihave_announcers_full");
-    return;
+    return opened;
   }
   list.emplace_back(link.id, hops);
+  return opened;
 }
 
 void Core::EraseMissing(const GossipId& id) {

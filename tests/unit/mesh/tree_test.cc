@@ -165,6 +165,36 @@ TEST_CASE("tree: an announced id that does not arrive is pulled with GRAFT, then
   CHECK(f.Counter("tree_missing_given_up") == 0);
 }
 
+TEST_CASE("tree: a node with no eager link GRAFTs an announced id at once") {
+  Fixture f;
+  const auto env = f.Envelope(2, 9, "{\"late\":1}");
+  const IHaveEntry e{{env.origin, env.seq}, 3};
+  // Two of three links pruned: one eager link left, so the node waits for its copy.
+  f.core->OnMessage(1, Fixture::Link(0), EncodePrune());
+  f.core->OnMessage(1, Fixture::Link(1), EncodePrune());
+  f.core->OnMessage(10, Fixture::Link(0), EncodeIHave(std::span(&e, 1)));
+  CHECK(f.host.Count(Fixture::Link(0), MessageType::kGraft) == 0);
+  CHECK(f.Counter("tree_isolated_grafts") == 0);
+  // The last one pruned too: nothing can push the envelope here, so the next announcement of
+  // a missing id is GRAFTed at once, without waiting for a tick or ihave_timeout.
+  f.core->OnMessage(11, Fixture::Link(2), EncodePrune());
+  const auto other = f.Envelope(2, 10, "{\"other\":1}");
+  const IHaveEntry e2{{other.origin, other.seq}, 3};
+  f.core->OnMessage(12, Fixture::Link(1), EncodeIHave(std::span(&e2, 1)));
+  CHECK(f.host.Grafted(Fixture::Link(1)) == std::vector<GossipId>{e2.id});
+  CHECK(f.Counter("tree_isolated_grafts") == 1);
+  f.core->OnMessage(13, Fixture::Link(1), EncodeGossip(4, other.encoded));  // the answer
+  CHECK(f.host.delivered == std::vector<std::string>{"{\"other\":1}"});
+  // The first id keeps its deadline, and the GRAFT made link 1 eager again.
+  CHECK(f.host.Grafted(Fixture::Link(0)).empty());
+  f.core->Tick(10 + f.config.ihave_timeout.count());
+  CHECK(f.host.Grafted(Fixture::Link(0)) == std::vector<GossipId>{e.id});
+  const auto third = f.Envelope(2, 11, "{\"third\":1}");
+  const IHaveEntry e3{{third.origin, third.seq}, 3};
+  f.core->OnMessage(120, Fixture::Link(2), EncodeIHave(std::span(&e3, 1)));
+  CHECK(f.host.Grafted(Fixture::Link(2)).empty());  // eager links again: it waits
+}
+
 TEST_CASE("tree: GRAFT is answered with the envelope kept, and makes the link eager") {
   Fixture f;
   const auto env = f.Envelope(0, 5, "{\"kept\":1}");
