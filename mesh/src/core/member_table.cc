@@ -1,11 +1,9 @@
 #include "core/member_table.h"
 
-#include <sodium.h>
-
-#include <cstring>
 #include <utility>
 
 #include "core/linear_probe.h"
+#include "core/short_hash.h"
 
 namespace mesh::core {
 namespace {
@@ -15,16 +13,10 @@ size_t PosOf(uint64_t slot) { return static_cast<size_t>(slot & 0xffffffffu) - 1
 
 }  // namespace
 
-MemberTable::MemberTable(std::array<uint8_t, 16> key) : key_(key), slots_(16, 0) {
-  static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
-}
+MemberTable::MemberTable(std::array<uint8_t, 16> key) : key_(key), slots_(16, 0) {}
 
 uint32_t MemberTable::Tag(const PublicKey& id) const {
-  uint8_t out[8];
-  crypto_shorthash(out, id.data(), id.size(), key_.data());
-  uint32_t tag;
-  std::memcpy(&tag, out, sizeof tag);
-  return tag;
+  return static_cast<uint32_t>(ShortHash(id.data(), id.size(), key_));
 }
 
 size_t MemberTable::Locate(const PublicKey& id) const {

@@ -1,11 +1,10 @@
 #include "core/messages.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "core/bytes.h"
+#include "core/short_hash.h"
 
 namespace mesh::core {
 namespace {
@@ -104,15 +103,10 @@ std::vector<uint8_t> EncodeDirect(const Direct& m) {
 std::vector<uint8_t> EncodeDisconnect() { return Start(MessageType::kDisconnect); }
 
 size_t GossipIdHash::operator()(const GossipId& id) const {
-  static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
   uint8_t in[40];
   std::memcpy(in, id.origin.data(), 32);
   std::memcpy(in + 32, &id.seq, 8);
-  uint8_t out[8];
-  crypto_shorthash(out, in, sizeof in, key.data());
-  uint64_t h;
-  std::memcpy(&h, out, sizeof h);
-  return static_cast<size_t>(h);
+  return static_cast<size_t>(ShortHash(in, sizeof in, key));
 }
 
 Status PeekType(std::span<const uint8_t> message, MessageType* type) {

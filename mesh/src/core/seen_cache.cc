@@ -1,24 +1,18 @@
 #include "core/seen_cache.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "core/linear_probe.h"
+#include "core/short_hash.h"
 
 namespace mesh::core {
 
 SeenCache::SeenCache(int64_t ttl_ms, size_t max_entries, std::array<uint8_t, 16> key)
-    : ttl_(ttl_ms), max_(max_entries), key_(key), slots_(64, 0), floors_(16, {0, 0}) {
-  static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
-}
+    : ttl_(ttl_ms), max_(max_entries), key_(key), slots_(64, 0), floors_(16, {0, 0}) {}
 
 uint64_t SeenCache::OriginDigest(const PublicKey& origin) const {
-  uint8_t out[8];
-  crypto_shorthash(out, origin.data(), origin.size(), key_.data());
-  uint64_t h;
-  std::memcpy(&h, out, sizeof h);
+  const uint64_t h = ShortHash(origin.data(), origin.size(), key_);
   return h == 0 ? 1 : h;  // 0 marks an empty floor slot
 }
 
@@ -26,10 +20,7 @@ uint64_t SeenCache::IdDigest(uint64_t origin, uint64_t seq) const {
   uint8_t in[16];
   std::memcpy(in, &origin, 8);
   std::memcpy(in + 8, &seq, 8);
-  uint8_t out[8];
-  crypto_shorthash(out, in, sizeof in, key_.data());
-  uint64_t h;
-  std::memcpy(&h, out, sizeof h);
+  const uint64_t h = ShortHash(in, sizeof in, key_);
   return h == 0 ? 1 : h;  // 0 marks an empty slot
 }
 
