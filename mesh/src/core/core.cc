@@ -294,6 +294,19 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
     break;
   }
   if (links_.count(me) == 0) return;
+  // A member held as failed linked here (back from a pause, or across a healed cut): it may
+  // not know. A DIGEST showing its failed state makes it refute, and its answer brings what
+  // this node missed. (A node that dials a failed member sends SYNC instead, OnLinkUp.) At
+  // most one per member and ReplyInterval: linking again and again buys no more tables.
+  if (const Member* m = members_.Find(link.peer.subject);
+      link.inbound && m != nullptr && m->state == MemberState::kDead) {
+    int64_t& next = backoff_[link.peer.subject].next_resync;
+    if (now >= next) {
+      next = now + ReplyInterval();
+      Count("digests_to_failed_members");
+      SendDigest(link, /*reply_wanted=*/true);
+    }
+  }
   for (auto& [pid, probe] : probes_) {
     if (probe.target == link.peer.subject && probe.awaiting_link) {
       probe.awaiting_link = false;
@@ -314,7 +327,16 @@ void Core::HandleHello(int64_t now, Link& link, std::span<const uint8_t> message
     next_join_digest_ = now + config_.probe_interval.count();
     Publish(now, GossipKind::kRecord, self_.encoded);
     announcement_ = last_published_;
-  } else if (announcement_ && now < announce_until_ && link.active && !leaving_) {
+  } else if (link.active) {
+    Announce(now, link);
+  }
+}
+
+// While announce_until_ lasts (after joining, after a refutation), each link that becomes
+// active gets the node's current record envelope: the first copies may have gone on links
+// that were closing, and a record only in HELLOs reaches the peers but is not passed on.
+void Core::Announce(int64_t now, Link& link) {
+  if (announcement_ && now < announce_until_ && !leaving_) {
     SendTo(link, EncodeGossip(0, announcement_->encoded));
   }
 }
@@ -387,6 +409,7 @@ void Core::MaintainViews(int64_t now) {
       if (LinkTo(link.peer.subject, /*active_only=*/true) != nullptr) continue;
       link.active = true;
       SendTo(link, EncodeHello(MakeHello(true)));
+      Announce(now, link);
       ++active;
     }
   }

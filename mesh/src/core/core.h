@@ -155,8 +155,9 @@ class Core {
  private:
   using Member = MemberEntry;  // one per other member (member_table.h)
   struct DialBackoff {
-    int64_t next_dial = 0;  // no dial before this
-    int32_t failures = 0;   // consecutive dial failures
+    int64_t next_dial = 0;    // no dial before this
+    int64_t next_resync = 0;  // failed: no DIGEST on its inbound links before this
+    int32_t failures = 0;     // consecutive dial failures
   };
   // A suspicion of one member, Lifeguard style: independent suspicions of the same
   // incarnation shorten it. After a mass failure every survivor holds one for each failed
@@ -236,6 +237,7 @@ class Core {
 
   // core.cc: links and views
   void HandleHello(int64_t now, Link& link, std::span<const uint8_t> message);
+  void Announce(int64_t now, Link& link);
   void MaintainViews(int64_t now);
   void DialMember(int64_t now, Member& m, bool want_active);
   void DialBootstrap(int64_t now);

@@ -195,7 +195,13 @@ void Core::Refute(int64_t now, uint64_t incarnation) {
   incarnation_ = top + 1;
   ResignSelf(now);
   Publish(now, GossipKind::kRecord, self_.encoded);
-  if (announcement_) announcement_ = last_published_;  // new links get the current record
+  // New member links get the refutation for a few probe rounds, as they get the record after
+  // a join: a node back from a pause refutes while its old links are being closed under it,
+  // and the envelope would otherwise reach the mesh only through push-pull, minutes later.
+  if (announcement_) {
+    announcement_ = last_published_;
+    announce_until_ = now + 5 * config_.probe_interval.count();
+  }
 }
 
 void Core::ResignSelf(int64_t now) {

@@ -240,6 +240,45 @@ TEST_CASE("digest: unknown and newer members are pulled; a PULL is answered with
   CHECK_FALSE(sync.reply_wanted);
 }
 
+TEST_CASE("digest: a member held as failed that links in is shown its failed state") {
+  Fixture f;
+  // Peer 1 declares peer 0 failed; this node holds peer 0 failed and closes its link.
+  const auto claim = EncodeClaim(Claim{f.peers[0].public_key(), 1});
+  const auto dead = GossipEnvelope::Make(f.peers[1], GossipKind::kDead, 1, f.host.now_ms, claim);
+  f.core->OnMessage(1, Fixture::Link(1), EncodeGossip(0, dead.encoded));
+  REQUIRE(f.Counter("members_failed") == 1);
+  f.host.sent.clear();
+
+  // Peer 0 comes back (after a pause it does not know it was failed) and links in.
+  const LinkId back = 10;
+  f.core->OnLinkUp(2, back, f.records[0].certificate, 0);
+  f.core->OnMessage(2, back, EncodeHello({true, f.records[0].encoded, /*tree=*/true}));
+  REQUIRE(f.host.Count(back, MessageType::kDigest) == 1);
+  Digest d;
+  REQUIRE(DecodeDigest(*f.host.Last(back, MessageType::kDigest), &d).ok());
+  CHECK(d.reply_wanted);
+  const auto entry = std::find_if(d.entries.begin(), d.entries.end(), [&](const DigestEntry& e) {
+    return e.id == f.peers[0].public_key();
+  });
+  REQUIRE(entry != d.entries.end());
+  CHECK(entry->state == MemberState::kDead);
+  CHECK(f.Counter("digests_to_failed_members") == 1);
+
+  // Linking in again at once buys no second table.
+  f.core->OnLinkDown(3, back);
+  f.core->OnLinkUp(3, back + 5, f.records[0].certificate, 0);
+  f.core->OnMessage(3, back + 5, EncodeHello({true, f.records[0].encoded, /*tree=*/true}));
+  CHECK(f.host.Count(back + 5, MessageType::kDigest) == 0);
+  CHECK(f.Counter("digests_to_failed_members") == 1);
+
+  // A member in good standing that links in gets no such digest.
+  f.host.sent.clear();
+  const LinkId again = 11;
+  f.core->OnLinkUp(3, again, f.records[2].certificate, 0);
+  f.core->OnMessage(3, again, EncodeHello({true, f.records[2].encoded, /*tree=*/true}));
+  CHECK(f.host.Count(again, MessageType::kDigest) == 0);
+}
+
 // --- Review of the tree and digest protocol (hostile peers) ----------------------------------
 
 TEST_CASE("digest: a made-up incarnation of this node is pulled, never refuted") {
