@@ -1,0 +1,226 @@
+// Membership and push-pull of the core driven by hand (core_fixture.h): digests and PULL,
+// refutation, the announcement on new links, probes and NACKs.
+#include <catch2/catch.hpp>
+#include <limits>
+
+#include "core_fixture.h"
+
+namespace mesh::core {
+
+TEST_CASE("digest: unknown and newer members are pulled; a PULL is answered with records") {
+  Fixture f;
+  // Peer 0 reports a member this node does not know, and a newer record of peer 1.
+  SigningKey stranger = SigningKey::Generate();
+  Digest d;
+  d.reply_wanted = true;
+  d.entries.push_back({stranger.public_key(), 7, false, MemberState::kAlive, 7});
+  d.entries.push_back({f.peers[1].public_key(), 2, false, MemberState::kAlive, 2});
+  d.entries.push_back({f.peers[2].public_key(), 1, false, MemberState::kAlive, 1});
+  size_t next = 0;
+  f.core->OnMessage(1, Fixture::Link(0), EncodeDigest(true, d.entries, 1 << 20, &next));
+  REQUIRE(f.host.Count(Fixture::Link(0), MessageType::kPull) == 1);
+  std::vector<PublicKey> ids;
+  REQUIRE(DecodePull(*f.host.Last(Fixture::Link(0), MessageType::kPull), &ids).ok());
+  CHECK(ids.size() == 2);
+  CHECK(f.host.Count(Fixture::Link(0), MessageType::kDigest) == 1);  // the reply
+
+  const PublicKey want = f.peers[2].public_key();
+  f.core->OnMessage(2, Fixture::Link(1), EncodePull(std::span(&want, 1)));
+  REQUIRE(f.host.Count(Fixture::Link(1), MessageType::kSync) == 1);
+  Sync sync;
+  REQUIRE(DecodeSync(*f.host.Last(Fixture::Link(1), MessageType::kSync), &sync).ok());
+  REQUIRE(sync.entries.size() == 1);
+  CHECK(sync.entries[0].record == f.records[2].encoded);
+  CHECK_FALSE(sync.reply_wanted);
+}
+
+TEST_CASE("digest: a member held as failed that links in is shown its failed state") {
+  Fixture f;
+  // Peer 1 declares peer 0 failed; this node holds peer 0 failed and closes its link.
+  const auto claim = EncodeClaim(Claim{f.peers[0].public_key(), 1});
+  const auto dead = GossipEnvelope::Make(f.peers[1], GossipKind::kDead, 1, f.host.now_ms, claim);
+  f.core->OnMessage(1, Fixture::Link(1), EncodeGossip(0, dead.encoded));
+  REQUIRE(f.Counter("members_failed") == 1);
+  f.host.sent.clear();
+
+  // Peer 0 comes back (after a pause it does not know it was failed) and links in.
+  const LinkId back = 10;
+  f.core->OnLinkUp(2, back, f.records[0].certificate, 0);
+  f.core->OnMessage(2, back, EncodeHello({true, f.records[0].encoded, /*tree=*/true}));
+  REQUIRE(f.host.Count(back, MessageType::kDigest) == 1);
+  Digest d;
+  REQUIRE(DecodeDigest(*f.host.Last(back, MessageType::kDigest), &d).ok());
+  CHECK(d.reply_wanted);
+  const auto entry = std::find_if(d.entries.begin(), d.entries.end(), [&](const DigestEntry& e) {
+    return e.id == f.peers[0].public_key();
+  });
+  REQUIRE(entry != d.entries.end());
+  CHECK(entry->state == MemberState::kDead);
+  CHECK(f.Counter("digests_to_failed_members") == 1);
+
+  // Linking in again at once buys no second table.
+  f.core->OnLinkDown(3, back);
+  f.core->OnLinkUp(3, back + 5, f.records[0].certificate, 0);
+  f.core->OnMessage(3, back + 5, EncodeHello({true, f.records[0].encoded, /*tree=*/true}));
+  CHECK(f.host.Count(back + 5, MessageType::kDigest) == 0);
+  CHECK(f.Counter("digests_to_failed_members") == 1);
+
+  // A member in good standing that links in gets no such digest.
+  f.host.sent.clear();
+  const LinkId again = 11;
+  f.core->OnLinkUp(3, again, f.records[2].certificate, 0);
+  f.core->OnMessage(3, again, EncodeHello({true, f.records[2].encoded, /*tree=*/true}));
+  CHECK(f.host.Count(again, MessageType::kDigest) == 0);
+}
+
+TEST_CASE("digest: a made-up incarnation of this node is pulled, never refuted") {
+  Fixture f;
+  const PublicKey self = f.config.key->public_key();
+  const uint64_t top = std::numeric_limits<uint64_t>::max();
+  const std::vector<DigestEntry> entries{{self, top, false, MemberState::kAlive, top}};
+  size_t next = 0;
+  f.core->OnMessage(1, Fixture::Link(0), EncodeDigest(false, entries, 1 << 20, &next));
+  CHECK(f.core->Self().incarnation == 1);
+  CHECK(f.Counter("refutations") == 0);
+  // The record is asked for instead.
+  REQUIRE(f.host.Count(Fixture::Link(0), MessageType::kPull) == 1);
+  std::vector<PublicKey> ids;
+  REQUIRE(DecodePull(*f.host.Last(Fixture::Link(0), MessageType::kPull), &ids).ok());
+  CHECK(ids == std::vector<PublicKey>{self});
+  // An answer with a record of this node that this node did not sign refutes nothing.
+  const auto forged = MemberRecord::Make(f.peers[0], f.config.certificate, "127.0.0.1:1", top,
+                                         false, f.host.now_ms);
+  std::vector<SyncEntry> sync{{forged.encoded, MemberState::kAlive, top}};
+  next = 0;
+  f.core->OnMessage(2, Fixture::Link(0), EncodeSync(false, sync, 1 << 20, &next));
+  CHECK(f.core->Self().incarnation == 1);
+  CHECK(f.Counter("dropped.bad_record") == 1);
+  // A signed record of an earlier run is outbid.
+  const auto earlier = MemberRecord::Make(*f.config.key, f.config.certificate, "127.0.0.1:1", 5,
+                                          false, f.host.now_ms);
+  sync = {{earlier.encoded, MemberState::kAlive, 5}};
+  next = 0;
+  f.core->OnMessage(3, Fixture::Link(0), EncodeSync(false, sync, 1 << 20, &next));
+  CHECK(f.core->Self().incarnation == 6);
+}
+
+TEST_CASE("membership: a refutation at the top of the incarnation range does not wrap") {
+  const uint64_t top = std::numeric_limits<uint64_t>::max();
+  Fixture f(top - 1);
+  const PublicKey self = f.config.key->public_key();
+  auto suspect = [&](uint64_t incarnation) {
+    const std::vector<DigestEntry> e{
+        {self, incarnation, false, MemberState::kSuspect, incarnation}};
+    size_t next = 0;
+    f.core->OnMessage(1, Fixture::Link(0), EncodeDigest(false, e, 1 << 20, &next));
+  };
+  suspect(top - 1);
+  CHECK(f.core->Self().incarnation == top);
+  suspect(top);
+  CHECK(f.core->Self().incarnation == top);  // kept, not 0
+  CHECK(f.Counter("dropped.refute_overflow") == 1);
+  // Nor does a record this node signed at the top.
+  const auto signed_top = MemberRecord::Make(*f.config.key, f.config.certificate, "127.0.0.1:9",
+                                             top, false, f.host.now_ms);
+  std::vector<SyncEntry> sync{{signed_top.encoded, MemberState::kAlive, top}};
+  size_t next = 0;
+  f.core->OnMessage(2, Fixture::Link(0), EncodeSync(false, sync, 1 << 20, &next));
+  CHECK(f.core->Self().incarnation == top);
+  CHECK(f.Counter("dropped.refute_overflow") == 2);
+}
+
+// Found by the mesh_core fuzzer: the join announcement, repeated on new links for a few probe
+// rounds, went out as first signed even after a refutation had replaced it.
+TEST_CASE("membership: a new link gets the current record of this node, not a refuted one") {
+  Fixture f;
+  const PublicKey self = f.config.key->public_key();
+  const std::vector<DigestEntry> e{{self, 1, false, MemberState::kSuspect, 1}};
+  size_t next = 0;
+  f.core->OnMessage(1, Fixture::Link(0), EncodeDigest(false, e, 1 << 20, &next));
+  REQUIRE(f.core->Self().incarnation == 2);
+  const SigningKey late = SigningKey::Generate();
+  const int64_t now_s = f.host.now_ms / 1000;
+  const Certificate cert =
+      IssueCertificate(f.ca, Role::kNode, "late", late.public_key(), now_s - 60, now_s + 3600);
+  const LinkId link = Fixture::Link(3);
+  f.core->OnLinkUp(2, link, cert, 0);
+  const auto record = MemberRecord::Make(late, cert, "127.0.0.1:3", 1, false, f.host.now_ms);
+  f.core->OnMessage(2, link, EncodeHello({true, record.encoded, /*tree=*/true}));
+  const std::vector<uint8_t>* sent = f.host.Last(link, MessageType::kGossip);
+  REQUIRE(sent != nullptr);
+  Gossip g;
+  GossipEnvelope env;
+  MemberRecord announced;
+  REQUIRE(DecodeGossip(*sent, &g).ok());
+  REQUIRE(GossipEnvelope::Decode(g.envelope, 1 << 20, &env).ok());
+  REQUIRE(env.origin == self);
+  REQUIRE(MemberRecord::Decode(env.body, &announced).ok());
+  CHECK(announced.incarnation == 2);
+}
+
+TEST_CASE("digest: replies are rate-limited per link and PULL ids answered once") {
+  Fixture f;
+  size_t next = 0;
+  const std::vector<DigestEntry> none{{f.peers[1].public_key(), 1, false, MemberState::kAlive, 1}};
+  for (int64_t t : {1, 2, 3, 4}) {  // one per probe_interval, two in a burst
+    next = 0;
+    f.core->OnMessage(t, Fixture::Link(0), EncodeDigest(true, none, 1 << 20, &next));
+  }
+  CHECK(f.host.Count(Fixture::Link(0), MessageType::kDigest) == 2);
+  CHECK(f.Counter("dropped.digest_reply_limited") == 2);
+  next = 0;
+  f.core->OnMessage(1 + 2 * f.config.probe_interval.count(), Fixture::Link(0),
+                    EncodeDigest(true, none, 1 << 20, &next));
+  CHECK(f.host.Count(Fixture::Link(0), MessageType::kDigest) == 3);
+  // Another link has its own allowance; SYNC has one too.
+  next = 0;
+  f.core->OnMessage(3, Fixture::Link(1), EncodeDigest(true, none, 1 << 20, &next));
+  CHECK(f.host.Count(Fixture::Link(1), MessageType::kDigest) == 1);
+  std::vector<SyncEntry> sync{{f.records[1].encoded, MemberState::kAlive, 1}};
+  for (int64_t t : {4, 5, 6}) {
+    next = 0;
+    f.core->OnMessage(t, Fixture::Link(1), EncodeSync(true, sync, 1 << 20, &next));
+  }
+  CHECK(f.host.Count(Fixture::Link(1), MessageType::kSync) == 2);
+  // A PULL naming one member 1024 times gets its record once.
+  const std::vector<PublicKey> ids(kMaxIdsPerMessage, f.peers[2].public_key());
+  f.core->OnMessage(6, Fixture::Link(2), EncodePull(ids));
+  REQUIRE(f.host.Count(Fixture::Link(2), MessageType::kSync) == 1);
+  Sync answer;
+  REQUIRE(DecodeSync(*f.host.Last(Fixture::Link(2), MessageType::kSync), &answer).ok());
+  CHECK(answer.entries.size() == 1);
+}
+
+TEST_CASE("probe: only the helpers' NACKs count, once each") {
+  Fixture f;
+  const int64_t round = f.config.probe_interval.count();
+  f.core->Tick(round);  // the first probe round pings a linked peer
+  LinkId target = 0;
+  uint64_t probe_id = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (const auto* ping = f.host.Last(Fixture::Link(i), MessageType::kPing)) {
+      ProbeMessage p;
+      REQUIRE(DecodeProbe(*ping, &p).ok());
+      target = Fixture::Link(i);
+      probe_id = p.probe_id;
+    }
+  }
+  REQUIRE(target != 0);
+  f.core->Tick(round + f.config.probe_timeout.count());  // no ACK: PING-REQ to the two others
+  LinkId helper = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (f.host.Count(Fixture::Link(i), MessageType::kPingReq) == 1) helper = Fixture::Link(i);
+  }
+  REQUIRE(helper != 0);
+  // The target itself is no helper; a helper's second NACK is not another.
+  const auto nack = EncodeProbe(MessageType::kNack, {probe_id});
+  f.core->OnMessage(round + 600, target, nack);
+  f.core->OnMessage(round + 600, target, nack);
+  f.core->OnMessage(round + 601, helper, nack);
+  f.core->OnMessage(round + 601, helper, nack);
+  CHECK(f.Counter("dropped.unexpected_nack") == 3);
+  f.core->Tick(2 * round);  // the probe fails: one helper of two said nothing
+  CHECK(f.core->local_health() == 1);
+}
+
+}  // namespace mesh::core
