@@ -535,9 +535,7 @@ const Core::Link* Core::LinkTo(const PublicKey& id, bool active_only) const {
 std::vector<Core::Link*> Core::ActiveLinks() {
   std::vector<Link*> out;
   for (auto& [id, link] : links_) {
-    if (link.active && link.hello_done && !link.closing && link.peer.role == Role::kNode) {
-      out.push_back(&link);
-    }
+    if (InActiveView(link)) out.push_back(&link);
   }
   return out;
 }
@@ -559,7 +557,7 @@ void Core::PublishGauges() {
 size_t Core::active_links() const {
   size_t n = 0;
   for (auto& [id, link] : links_) {
-    n += link.active && link.hello_done && !link.closing && link.peer.role == Role::kNode;
+    n += InActiveView(link);
   }
   return n;
 }

@@ -245,6 +245,10 @@ class Core {
   void CloseLink(LinkId id, bool announce);
   Link* LinkTo(const PublicKey& id, bool active_only = false);
   const Link* LinkTo(const PublicKey& id, bool active_only = false) const;
+  // An active member link that has exchanged HELLOs and is not closing (ActiveLinks).
+  static bool InActiveView(const Link& l) {
+    return l.active && l.hello_done && !l.closing && l.peer.role == Role::kNode;
+  }
   std::vector<Link*> ActiveLinks();
   int64_t Backoff(int failures);
   void SendTo(Link& link, std::vector<uint8_t> message);

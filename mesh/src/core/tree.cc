@@ -121,7 +121,7 @@ void Core::HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message
 size_t Core::EagerTreeLinks() const {
   size_t n = 0;
   for (const auto& [id, l] : links_) {
-    n += l.active && l.hello_done && !l.closing && l.peer.role == Role::kNode && l.tree && l.eager;
+    n += InActiveView(l) && l.tree && l.eager;
   }
   return n;
 }
