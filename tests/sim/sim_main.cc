@@ -4,6 +4,7 @@
 //                 partition-heal|pause|slow|all [--fraction F] [--churn F] [--rounds R]
 //                 [--broadcasts K] [--spread MS] [--latency MS] [--jitter MS] [--loss P]
 //                 [--slow-ms MS] [--bridge] [--flood] [--no-lhm] [--hop-limit H]
+//                 [--memory-trace MS]
 // Exit status: 0 if the scenario's checks held, 1 if not, 2 for bad arguments.
 #include <cstdlib>
 #include <iostream>
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
         o.slow_ms = std::stoll(value());
       } else if (a == "--hop-limit") {
         o.hop_limit = std::stoi(value());
+      } else if (a == "--memory-trace") {
+        o.memory_trace_ms = std::stoll(value());
       } else if (a == "--bridge") {
         o.bridge = true;
       } else if (a == "--flood") {

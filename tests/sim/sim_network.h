@@ -186,6 +186,7 @@ class SimNetwork {
   // Envelopes of a kind the nodes originated (counted when first sent).
   uint64_t published(core::GossipKind kind) const { return published_[static_cast<size_t>(kind)]; }
   uint64_t events_run() const { return events_run_; }
+  size_t events_queued() const { return queue_.size(); }
   uint64_t false_dead() const;  // failed callbacks about a node that was running then
   // Failed callbacks about node j, at any node, while j was running (paused counts).
   uint64_t DeadMarks(size_t j) const { return j < dead_marks_.size() ? dead_marks_[j] : 0; }

@@ -3,6 +3,8 @@
 #ifndef MESHVAULT_TESTS_SIM_SIM_RUN_H_
 #define MESHVAULT_TESTS_SIM_SIM_RUN_H_
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -19,13 +21,20 @@ namespace mesh::sim {
 
 using Clock = std::chrono::steady_clock;
 
-inline double RssMb() {
+// From /proc/self/status: "VmHWM:" the peak resident set, "VmRSS:" the current one.
+inline double RssMb(const std::string& field = "VmHWM:") {
   std::ifstream f("/proc/self/status");
   std::string line;
   while (std::getline(f, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+    if (line.rfind(field, 0) == 0) return std::stod(line.substr(field.size())) / 1024.0;  // kB
   }
   return 0;
+}
+
+// Bytes allocated from the heap now (RSS also counts freed pages malloc keeps).
+inline double HeapMb() {
+  const struct mallinfo2 m = mallinfo2();
+  return static_cast<double>(m.uordblks + m.hblkhd) / (1024.0 * 1024.0);
 }
 
 // One scenario's network and bookkeeping.
@@ -68,6 +77,27 @@ struct Run {
     return {{"scenario", o.scenario}, {"phase", phase},     {"nodes", o.nodes},
             {"seed", o.seed},         {"tree", o.tree},     {"lhm", o.lhm},
             {"t_ms", net->now()},     {"real_s", Seconds()}};
+  }
+  // What the nodes' gossip caches hold, summed, and the process's heap and queued events.
+  nlohmann::json MemoryLine() const {
+    auto line = Line("memory");
+    size_t seen = 0, recent = 0, missing = 0;
+    for (size_t i = 0; i < net->size(); ++i) {
+      if (!net->Running(i)) continue;
+      const core::Core& c = net->CoreOf(i);
+      seen += c.seen_ids();
+      recent += c.recent_envelopes();
+      missing += c.missing_ids();
+    }
+    line["seen_ids"] = seen;
+    line["recent_envelopes"] = recent;
+    line["missing_ids"] = missing;
+    line["events_queued"] = net->events_queued();
+    line["messages"] = net->messages_sent();
+    line["heap_mb"] = std::round(HeapMb());
+    line["rss_now_mb"] = RssMb("VmRSS:");
+    line["rss_mb"] = RssMb();
+    return line;
   }
   double Seconds() const {
     return std::round(std::chrono::duration<double>(Clock::now() - start).count() * 10) / 10;

@@ -29,7 +29,15 @@ void Run::MassFailure() {
   // and the failures are suspected, gossiped and declared (the suspicion timeout is 9 to 55
   // rounds at 200 nodes): each must reach every survivor within two rounds of being sent.
   // Each waits 2 s at most and 500 ms after it completes, so the schedule holds.
+  int64_t traced = crash_at;  // --memory-trace: up to here
   for (int64_t after : {1, 5, 10, 25}) {
+    for (; o.memory_trace_ms > 0 && traced < crash_at + after * Round();
+         traced += o.memory_trace_ms) {
+      net->RunTo(std::max(traced, net->now()));
+      auto m = MemoryLine();
+      m["ms_after_crash"] = net->now() - crash_at;
+      emit(m);
+    }
     net->RunTo(crash_at + after * Round());
     const int64_t sent_after = net->now() - crash_at;
     auto line = Broadcast(Pick(survivors), survivors, 2'000, "after_crash");

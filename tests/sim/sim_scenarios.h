@@ -31,6 +31,9 @@ struct ScenarioOptions {
   int64_t slow_ms = 150;  // slow: extra delay per message to or from a slow node
   bool bridge = false;    // partition-heal: 1% of the nodes reach both sides
   int hop_limit = 0;      // 0: Config::gossip_hop_limit's default
+  // mass-failure: a "memory" line every this many virtual ms from the crash to the first
+  // broadcast after it (0: none)
+  int64_t memory_trace_ms = 0;
 };
 
 using Emit = std::function<void(const nlohmann::json&)>;

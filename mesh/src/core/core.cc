@@ -367,6 +367,15 @@ void Core::Tick(int64_t now) {
       next_join_digest_ = joined_at_ + rounds * config_.probe_interval.count();
     }
   }
+  if (revival_digest_at_ != 0 && now >= revival_digest_at_) {
+    revival_digest_at_ = 0;
+    revival_digest_allowed_ = now + ReplyInterval();
+    auto active = ActiveLinks();
+    if (!active.empty()) {
+      Count("digests_after_revival");
+      SendDigest(*active[host_->Random() % active.size()], true);
+    }
+  }
   if (now >= next_anti_entropy_) {
     // As memberlist: a table grows with the cluster, so push-pull slows down with log2(n)
     // above 32 members (x4 at 200, x10 at 10,000); gossip carries the news meanwhile.

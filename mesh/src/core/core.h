@@ -140,6 +140,11 @@ class Core {
   size_t links() const { return links_.size(); }
   // Envelopes waiting for their signature check (or for an earlier envelope's).
   size_t verifying() const { return verifying_.size(); }
+  // Gossip ids in the seen cache, envelopes kept to answer GRAFTs, and announced ids
+  // not received yet: what a broadcast storm costs each node in memory.
+  size_t seen_ids() const { return seen_.size(); }
+  size_t recent_envelopes() const { return recent_.size(); }
+  size_t missing_ids() const { return missing_.size(); }
   // The counters that are above zero (docs/mesh.md "Counters"), and one of them.
   std::map<std::string, uint64_t> counters() const { return counters_->Snapshot(true); }
   uint64_t counter(std::string_view name) const { return counters_->Get(name); }
@@ -357,6 +362,11 @@ class Core {
   int64_t joined_at_ = 0;          // the first member link
   int64_t next_join_digest_ = 0;   // digests while joining (Tick)
   int join_digests_ = 0;
+  // A push-pull that revived a member (held failed or suspect, alive in a newer record) is
+  // followed by one more with a random active peer, at most one per ReplyInterval: news that
+  // only push-pull carries (no gossip will repeat it) then spreads in seconds, not rounds.
+  int64_t revival_digest_at_ = 0;       // 0: none due
+  int64_t revival_digest_allowed_ = 0;  // the earliest time for the next one
   std::shared_ptr<const GossipEnvelope> last_published_;
   std::shared_ptr<const GossipEnvelope> announcement_;  // own record, as last announced
   int64_t announce_until_ = 0;  // new member links get the announcement until then

@@ -56,7 +56,14 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
       continue;
     }
     const bool was_alive = known != nullptr && known->state == MemberState::kAlive;
-    ApplyRecord(now, record, /*verified=*/false);
+    const bool was_down = known != nullptr && (known->state == MemberState::kDead ||
+                                               known->state == MemberState::kSuspect);
+    // Revived by a table: news no gossip will repeat (the member may have nothing to
+    // refute), passed on by one more push-pull soon (Tick).
+    if (ApplyRecord(now, record, /*verified=*/false) && was_down &&
+        known->state == MemberState::kAlive && revival_digest_at_ == 0) {
+      revival_digest_at_ = std::max(now, revival_digest_allowed_);
+    }
     // Push-pull reports states second hand: treat a reported failure as a suspicion, which
     // the member can still refute (as memberlist does), and pass it on like memberlist: the
     // member refutes only what reaches it, or this node alone would fail it at the timeout.

@@ -73,6 +73,72 @@ TEST_CASE("digest: a member held as failed that links in is shown its failed sta
   CHECK(f.host.Count(again, MessageType::kDigest) == 0);
 }
 
+// Revived by push-pull (a newer record in SYNC, which no gossip will repeat): one more
+// DIGEST goes to a random active peer at once, then at most one per ReplyInterval (1 s
+// here). Revived by the member's own gossip: none, its envelope spreads by itself.
+TEST_CASE("digest: a member revived by push-pull is passed on by one more push-pull") {
+  // No probe rounds or join digests within the test (an hour apart); periodic push-pull
+  // every 2 s, so ReplyInterval is 1 s and the first periodic digest is due at 2 s.
+  Fixture f(1, [](Config& c) {
+    c.probe_interval = std::chrono::hours(1);
+    c.anti_entropy_interval = std::chrono::milliseconds(2000);
+  });
+  auto fail = [&](int peer, uint64_t seq) {  // peer 1 declares `peer` failed
+    const auto claim = EncodeClaim(Claim{f.peers[peer].public_key(), 1});
+    const auto dead =
+        GossipEnvelope::Make(f.peers[1], GossipKind::kDead, seq, f.host.now_ms, claim);
+    f.core->OnMessage(1, Fixture::Link(1), EncodeGossip(0, dead.encoded));
+  };
+  auto newer = [&](int peer) {
+    return MemberRecord::Make(f.peers[peer], f.records[peer].certificate, "127.0.0.1:2", 2, false,
+                              f.host.now_ms);
+  };
+  auto sync_with = [&](int64_t now, int peer) {
+    std::vector<SyncEntry> entries{{newer(peer).encoded, MemberState::kAlive, 2}};
+    size_t next = 0;
+    f.core->OnMessage(now, Fixture::Link(1), EncodeSync(false, entries, 1 << 20, &next));
+  };
+  auto digests = [&] {
+    int n = 0;
+    for (int i = 0; i < 3; ++i) n += f.host.Count(Fixture::Link(i), MessageType::kDigest);
+    return n;
+  };
+  fail(0, 1);
+  fail(2, 2);
+  REQUIRE(f.Counter("members_failed") == 2);
+  f.host.sent.clear();
+
+  SECTION("by SYNC: at once, then rate-limited") {
+    sync_with(100, 0);
+    f.core->Tick(101);
+    REQUIRE(digests() == 1);
+    CHECK(f.Counter("digests_after_revival") == 1);
+    Digest d;
+    REQUIRE(DecodeDigest(*f.host.Last(Fixture::Link(1), MessageType::kDigest), &d).ok());
+    CHECK(d.reply_wanted);
+    sync_with(200, 2);
+    f.core->Tick(900);
+    CHECK(digests() == 1);
+    f.core->Tick(1101);
+    CHECK(digests() == 2);
+    CHECK(f.Counter("digests_after_revival") == 2);
+  }
+  SECTION("by the member's own gossip: no digest") {
+    const auto env =
+        GossipEnvelope::Make(f.peers[0], GossipKind::kRecord, 9, f.host.now_ms, newer(0).encoded);
+    f.core->OnMessage(100, Fixture::Link(1), EncodeGossip(0, env.encoded));
+    const auto members = f.core->Members();
+    const auto m = std::find_if(members.begin(), members.end(), [&](const MemberInfo& i) {
+      return i.id == f.peers[0].public_key();
+    });
+    REQUIRE((m != members.end() && m->state == MemberState::kAlive));
+    f.core->Tick(101);
+    f.core->Tick(1101);
+    CHECK(digests() == 0);
+    CHECK(f.Counter("digests_after_revival") == 0);
+  }
+}
+
 TEST_CASE("digest: a made-up incarnation of this node is pulled, never refuted") {
   Fixture f;
   const PublicKey self = f.config.key->public_key();
