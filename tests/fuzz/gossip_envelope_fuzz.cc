@@ -61,9 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     case GossipKind::kSuspect:
     case GossipKind::kDead: {
-      Claim claim;
-      if (DecodeClaim(moved.body, &claim).ok()) {
-        FUZZ_CHECK(EncodeClaim(claim) ==
+      std::vector<Claim> claims;
+      if (DecodeClaims(moved.body, &claims).ok()) {
+        FUZZ_CHECK(EncodeClaims(claims) ==
                    std::vector<uint8_t>(moved.body.begin(), moved.body.end()));
       }
       break;

@@ -39,7 +39,17 @@ void SimNetwork::InspectSent(size_t i, const std::vector<uint8_t>& message) {
   NodeStats& s = n.stats;
   if (seq >= s.reserved) ++s.seq_unreserved;
   if (n.prev_max_seq != 0 && seq <= n.prev_max_seq) ++s.seq_reused;
-  if (seq > s.max_seq_used) ++published_[static_cast<size_t>(kind)];
+  if (seq > s.max_seq_used) {
+    ++published_[static_cast<size_t>(kind)];
+    // Claims: the body (u32 length at 52, little-endian) holds 40 bytes per claim.
+    constexpr size_t kBodyLength = 52;
+    if ((kind == core::GossipKind::kSuspect || kind == core::GossipKind::kDead) &&
+        message.size() >= kBodyLength + 4) {
+      uint32_t body = 0;
+      for (size_t k = 4; k-- > 0;) body = (body << 8) | message[kBodyLength + k];
+      claims_published_[static_cast<size_t>(kind)] += body / core::kClaimBytes;
+    }
+  }
   s.max_seq_used = std::max(s.max_seq_used, seq);
 }
 

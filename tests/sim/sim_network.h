@@ -185,6 +185,10 @@ class SimNetwork {
   }
   // Envelopes of a kind the nodes originated (counted when first sent).
   uint64_t published(core::GossipKind kind) const { return published_[static_cast<size_t>(kind)]; }
+  // Claims in the suspect and failed envelopes the nodes originated (several fit in one).
+  uint64_t claims_published(core::GossipKind kind) const {
+    return claims_published_[static_cast<size_t>(kind)];
+  }
   uint64_t events_run() const { return events_run_; }
   size_t events_queued() const { return queue_.size(); }
   uint64_t false_dead() const;  // failed callbacks about a node that was running then
@@ -310,6 +314,7 @@ class SimNetwork {
   uint64_t event_gossip_sent_ = 0;
   uint64_t messages_dropped_ = 0;
   std::array<uint64_t, 4> published_{};
+  std::array<uint64_t, 4> claims_published_{};
   std::array<uint64_t, 16> sent_by_type_{};
   uint64_t events_run_ = 0;
 };

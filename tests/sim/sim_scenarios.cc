@@ -23,6 +23,13 @@ void Run::MassFailure() {
     if (!crashed_set.count(i)) survivors.push_back(i);
   }
   const uint64_t false_before = net->false_dead();
+  const uint64_t messages_before = net->messages_sent();
+  auto published = [&](core::GossipKind kind) { return net->published(kind); };
+  const uint64_t suspect_before = published(core::GossipKind::kSuspect);
+  const uint64_t dead_before = published(core::GossipKind::kDead);
+  const uint64_t records_before = published(core::GossipKind::kRecord);
+  const uint64_t suspect_claims_before = net->claims_published(core::GossipKind::kSuspect);
+  const uint64_t dead_claims_before = net->claims_published(core::GossipKind::kDead);
   const int64_t crash_at = net->now();
   for (size_t i : crashed) net->Crash(i);
   // Broadcasts 1, 5, 10 and 25 rounds after the crash, while links go down, views refill
@@ -60,6 +67,14 @@ void Run::MassFailure() {
   line["detection_ms"] = detected ? net->now() - crash_at : -1;
   line["suspicion_max_ms"] = SuspicionMax(all.size());
   line["false_failed"] = net->false_dead() - false_before;
+  // What the crash cost: envelopes originated (claims, refutations) and messages sent.
+  line["published_suspect"] = published(core::GossipKind::kSuspect) - suspect_before;
+  line["published_dead"] = published(core::GossipKind::kDead) - dead_before;
+  line["published_records"] = published(core::GossipKind::kRecord) - records_before;
+  line["suspect_claims"] =
+      net->claims_published(core::GossipKind::kSuspect) - suspect_claims_before;
+  line["dead_claims"] = net->claims_published(core::GossipKind::kDead) - dead_claims_before;
+  line["messages_since_crash"] = net->messages_sent() - messages_before;
   line["rss_mb"] = RssMb();
   Check(detected, line, "every crash detected by every survivor");
   Check(net->false_dead() == false_before, line, "no survivor marked failed");

@@ -173,9 +173,10 @@ class Core {
   static constexpr size_t kMaxConfirmations = 8;
   struct Suspicion {
     int64_t deadline = 0;
-    uint32_t member = 0;   // its position in members_
-    uint8_t count = 0;     // tags in use
-    bool by_self = false;  // this node suspected it itself
+    uint32_t member = 0;          // its position in members_
+    uint8_t count = 0;            // tags in use
+    bool by_self = false;         // this node suspected it itself
+    bool lower_claimant = false;  // a claimant's id is below this node's (it announces)
     std::array<uint32_t, kMaxConfirmations> tags{};
   };
   struct Link {
@@ -313,6 +314,8 @@ class Core {
 
   // gossip.cc: signed broadcast
   void Publish(int64_t now, GossipKind kind, std::span<const uint8_t> body, bool flood = false);
+  // Publishes `claims` in as few envelopes as fit, and clears it.
+  void PublishClaims(int64_t now, GossipKind kind, std::vector<Claim>& claims);
   void HandleGossip(int64_t now, Link& link, std::span<const uint8_t> message);
   void Finish(int64_t now, const PendingGossip& p);
   uint64_t NextSequence();
@@ -382,6 +385,9 @@ class Core {
   std::vector<uint32_t> free_suspicions_;
   std::vector<std::pair<int64_t, uint32_t>> suspicion_deadlines_;
   std::vector<uint32_t> dead_;  // positions of failed members (Member::slot), for redials
+  // Claims made while handling one tick or message, published together at its end.
+  std::vector<Claim> suspicions_to_publish_;
+  std::vector<Claim> failures_to_publish_;
   std::deque<std::pair<int64_t, uint32_t>> gone_;  // (since, position): failed or left, to reap
   int64_t last_now_ = 0;                           // the latest `now` seen
   int lhm_ = 0;                                    // Lifeguard local health multiplier

@@ -163,13 +163,13 @@ void Core::Finish(int64_t now, const PendingGossip& p) {
       break;
     case GossipKind::kSuspect:
     case GossipKind::kDead: {
-      Claim claim;
-      if (!DecodeClaim(env.body, &claim).ok()) {
+      std::vector<Claim> claims;
+      if (!DecodeClaims(env.body, &claims).ok()) {
         Count("dropped.malformed_claim");
         break;
       }
       const auto state = env.kind == GossipKind::kDead ? MemberState::kDead : MemberState::kSuspect;
-      ApplyClaim(now, state, claim, origin);
+      for (const Claim& claim : claims) ApplyClaim(now, state, claim, origin);
       break;
     }
   }

@@ -105,6 +105,7 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
 
 bool Core::Confirm(Suspicion& s, const PublicKey& by) {
   if (by == self_.id()) s.by_self = true;
+  if (by < self_.id()) s.lower_claimant = true;
   const uint32_t tag = members_.Tag(by);
   auto end = s.tags.begin() + s.count;
   if (std::find(s.tags.begin(), end, tag) != end || s.count == s.tags.size()) return false;
@@ -235,13 +236,27 @@ void Core::SuspicionTick(int64_t now) {
     }
     const uint64_t inc = m->state_incarnation;
     const PublicKey id = m->record->id();
-    // Only a node that suspected it itself announces the failure. The others hold the same
-    // (gossiped) suspicion and time out alike; if each announced too, one failure would cost
-    // about one flood per node, N^2 messages and signature checks.
-    const bool announce = suspicions_[m->slot - 1].by_self;
+    // Only a node that suspected it itself announces the failure, and of those only the one
+    // with the lowest id among the claimants it knows. The others hold the same (gossiped)
+    // suspicion and time out alike; if each announced, one failure would cost a flood per
+    // node (N^2 messages and signature checks), and if each suspecter did, a flood per
+    // suspecter: all the crashed node's linked peers suspect it at once, about 6 floods.
+    const Suspicion& s = suspicions_[m->slot - 1];
+    const bool announce = s.by_self && !s.lower_claimant;
     SetState(now, pos, MemberState::kDead, inc);
-    if (announce) Publish(now, GossipKind::kDead, EncodeClaim(Claim{id, inc}));
+    if (announce) failures_to_publish_.push_back(Claim{id, inc});
   }
+  PublishClaims(now, GossipKind::kDead, failures_to_publish_);
+}
+
+// One envelope for the claims a node makes at one time: in a mass failure each survivor
+// loses several links at once, and their probes fail in the same tick.
+void Core::PublishClaims(int64_t now, GossipKind kind, std::vector<Claim>& claims) {
+  for (size_t i = 0; i < claims.size(); i += kMaxClaimsPerEnvelope) {
+    const size_t n = std::min(kMaxClaimsPerEnvelope, claims.size() - i);
+    Publish(now, kind, EncodeClaims(std::span(claims).subspan(i, n)));
+  }
+  claims.clear();
 }
 
 void Core::ReapTick(int64_t now) {
@@ -319,6 +334,7 @@ void Core::ProbeTick(int64_t now) {
     AdjustHealth(probe.expected_nacks - std::min(probe.nacks, probe.expected_nacks));
     ProbeFailed(now, probe.target);
   }
+  PublishClaims(now, GossipKind::kSuspect, suspicions_to_publish_);
 }
 
 // Neighbours watch each other: most rounds probe a member over an existing link, in turn.
@@ -414,7 +430,7 @@ void Core::ProbeFailed(int64_t now, const PublicKey& target) {
   if (m == nullptr || m->state != MemberState::kAlive) return;
   const Claim claim{target, m->record->incarnation};
   ApplyClaim(now, MemberState::kSuspect, claim, self_.id());
-  Publish(now, GossipKind::kSuspect, EncodeClaim(claim));
+  suspicions_to_publish_.push_back(claim);  // ProbeTick publishes them
 }
 
 void Core::HandlePing(int64_t now, Link& link, std::span<const uint8_t> message) {

@@ -129,19 +129,28 @@ bool GossipEnvelope::VerifySignature(const PublicKey& origin_key) const {
                                std::span<const uint8_t>(encoded).subspan(n));
 }
 
-std::vector<uint8_t> EncodeClaim(const Claim& claim) {
+std::vector<uint8_t> EncodeClaims(std::span<const Claim> claims) {
   std::vector<uint8_t> out;
+  out.reserve(claims.size() * kClaimBytes);
   ByteWriter w(&out);
-  w.Bytes(claim.target);
-  w.U64(claim.incarnation);
+  for (const Claim& c : claims) {
+    w.Bytes(c.target);
+    w.U64(c.incarnation);
+  }
   return out;
 }
 
-Status DecodeClaim(std::span<const uint8_t> body, Claim* out) {
+Status DecodeClaims(std::span<const uint8_t> body, std::vector<Claim>* out) {
+  if (body.empty() || body.size() % kClaimBytes != 0 ||
+      body.size() / kClaimBytes > kMaxClaimsPerEnvelope) {
+    return Status::InvalidArgument("membership claims must be 1 to 256 of 40 bytes each");
+  }
+  out->resize(body.size() / kClaimBytes);
   ByteReader r(body);
-  r.Fixed(&out->target);
-  out->incarnation = r.U64();
-  if (!r.done()) return Status::InvalidArgument("membership claim has the wrong length");
+  for (Claim& c : *out) {
+    r.Fixed(&c.target);
+    c.incarnation = r.U64();
+  }
   return Status::OK();
 }
 

@@ -6,6 +6,7 @@
 #ifndef MESH_CORE_RECORDS_H_
 #define MESH_CORE_RECORDS_H_
 
+#include <compare>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -63,13 +64,19 @@ struct GossipEnvelope {
   bool VerifySignature(const PublicKey& origin_key) const;
 };
 
-// Bodies of the membership kinds.
-struct Claim {  // kSuspect / kDead
+// Bodies of the membership kinds: kSuspect and kDead carry one or more claims (the claims
+// one node makes at one time, such as every probe that failed in one tick).
+struct Claim {
   PublicKey target{};
   uint64_t incarnation = 0;
+  auto operator<=>(const Claim&) const = default;
 };
-std::vector<uint8_t> EncodeClaim(const Claim& claim);
-Status DecodeClaim(std::span<const uint8_t> body, Claim* out);
+inline constexpr size_t kClaimBytes = 32 + 8;
+inline constexpr size_t kMaxClaimsPerEnvelope = 256;  // 10,240 bytes of body
+std::vector<uint8_t> EncodeClaims(std::span<const Claim> claims);
+inline std::vector<uint8_t> EncodeClaim(const Claim& claim) { return EncodeClaims({&claim, 1}); }
+// 1 to kMaxClaimsPerEnvelope claims, nothing else.
+Status DecodeClaims(std::span<const uint8_t> body, std::vector<Claim>* out);
 
 struct EventBody {  // kEvent and direct messages
   std::string event;

@@ -72,10 +72,11 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
       ApplyClaim(now, MemberState::kSuspect, claim, from);
       known = members_.Find(record.id());
       if (was_alive && known != nullptr && known->state == MemberState::kSuspect) {
-        Publish(now, GossipKind::kSuspect, EncodeClaim(claim));
+        suspicions_to_publish_.push_back(claim);
       }
     }
   }
+  PublishClaims(now, GossipKind::kSuspect, suspicions_to_publish_);
   host_->PeerAddresses(from, sync.entries.size(), 0);
   auto it = links_.find(id);
   if (!sync.reply_wanted || it == links_.end() || it->second.closing) return;
@@ -140,9 +141,10 @@ void Core::HandleDigest(int64_t now, Link& link, std::span<const uint8_t> messag
     const Claim claim{e.id, e.state_incarnation};
     ApplyClaim(now, MemberState::kSuspect, claim, from);
     if (was_alive && held->state == MemberState::kSuspect) {
-      Publish(now, GossipKind::kSuspect, EncodeClaim(claim));
+      suspicions_to_publish_.push_back(claim);
     }
   }
+  PublishClaims(now, GossipKind::kSuspect, suspicions_to_publish_);
   auto l = links_.find(lid);
   if (l == links_.end() || l->second.closing) return;
   for (size_t i = 0; i < pull.size(); i += kMaxIdsPerMessage) {

@@ -1,0 +1,160 @@
+// Suspect and failed claims (records.h, membership.cc): their wire form, one envelope for the
+// claims of one tick, every claim of an envelope applied, one announcer per failure.
+#include <catch2/catch.hpp>
+
+#include "core_fixture.h"
+
+namespace mesh::core {
+namespace {
+
+// The claims of each suspect (or failed) envelope the node sent on `link`.
+std::vector<std::vector<Claim>> ClaimsSent(const RecordingHost& host, LinkId link,
+                                           GossipKind kind) {
+  std::vector<std::vector<Claim>> out;
+  for (const auto& [l, m] : host.sent) {
+    if (l != link || m[0] != static_cast<uint8_t>(MessageType::kGossip)) continue;
+    Gossip g;
+    GossipEnvelope env;
+    REQUIRE(DecodeGossip(m, &g).ok());
+    REQUIRE(GossipEnvelope::Decode(g.envelope, 1 << 20, &env).ok());
+    if (env.kind != kind) continue;
+    std::vector<Claim> claims;
+    REQUIRE(DecodeClaims(env.body, &claims).ok());
+    out.push_back(std::move(claims));
+  }
+  return out;
+}
+
+std::optional<MemberState> StateOf(const Core& core, const PublicKey& id) {
+  for (const MemberInfo& m : core.Members()) {
+    if (m.id == id) return m.state;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("claims: 1 to 256 claims of 40 bytes each decode; any other body is refused") {
+  const std::vector<Claim> three{{PublicKey{1}, 7}, {PublicKey{2}, 8}, {PublicKey{3}, UINT64_MAX}};
+  const auto body = EncodeClaims(three);
+  REQUIRE(body.size() == 3 * kClaimBytes);
+  std::vector<Claim> back;
+  REQUIRE(DecodeClaims(body, &back).ok());
+  REQUIRE(back.size() == 3);
+  CHECK(back[2].target == PublicKey{3});
+  CHECK(back[2].incarnation == UINT64_MAX);
+  CHECK(EncodeClaim(three[0]) == std::vector<uint8_t>(body.begin(), body.begin() + kClaimBytes));
+
+  CHECK_FALSE(DecodeClaims({}, &back).ok());
+  auto ragged = body;
+  ragged.push_back(0);
+  CHECK_FALSE(DecodeClaims(ragged, &back).ok());
+  const std::vector<Claim> too_many(kMaxClaimsPerEnvelope + 1);
+  CHECK_FALSE(DecodeClaims(EncodeClaims(too_many), &back).ok());
+  const std::vector<Claim> most(kMaxClaimsPerEnvelope);
+  CHECK(DecodeClaims(EncodeClaims(most), &back).ok());
+}
+
+TEST_CASE("claims: probes that fail in the same tick share one suspect envelope") {
+  Fixture f;
+  // Two links lost without a goodbye: each peer is probed at once (a dial, which never
+  // answers here); both probes fail at the handshake timeout plus a probe round.
+  f.core->OnLinkDown(10, Fixture::Link(0));
+  f.core->OnLinkDown(10, Fixture::Link(1));
+  const int64_t fail_at = 10 + f.config.handshake_timeout.count() + f.config.probe_interval.count();
+  f.host.sent.clear();
+  const uint64_t published = f.Counter("gossip_published");
+  f.core->Tick(fail_at);
+  CHECK(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
+  CHECK(StateOf(*f.core, f.peers[1].public_key()) == MemberState::kSuspect);
+  const auto sent = ClaimsSent(f.host, Fixture::Link(2), GossipKind::kSuspect);
+  REQUIRE(sent.size() == 1);
+  REQUIRE(sent[0].size() == 2);
+  std::set<PublicKey> targets{sent[0][0].target, sent[0][1].target};
+  CHECK(targets == std::set<PublicKey>{f.peers[0].public_key(), f.peers[1].public_key()});
+  CHECK(f.Counter("gossip_published") == published + 1);
+}
+
+TEST_CASE("claims: every claim of a received envelope is applied") {
+  Fixture f;
+  const std::vector<Claim> claims{{f.peers[0].public_key(), 1}, {f.peers[1].public_key(), 1}};
+  const auto env = GossipEnvelope::Make(f.peers[2], GossipKind::kSuspect, 1, f.host.now_ms,
+                                        EncodeClaims(claims));
+  f.core->OnMessage(1, Fixture::Link(2), EncodeGossip(0, env.encoded));
+  CHECK(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
+  CHECK(StateOf(*f.core, f.peers[1].public_key()) == MemberState::kSuspect);
+  CHECK(StateOf(*f.core, f.peers[2].public_key()) == MemberState::kAlive);
+
+  // A body that is not whole claims is dropped, and the link stays.
+  auto ragged = EncodeClaims(claims);
+  ragged.pop_back();
+  const auto bad = GossipEnvelope::Make(f.peers[2], GossipKind::kDead, 2, f.host.now_ms, ragged);
+  f.core->OnMessage(2, Fixture::Link(2), EncodeGossip(0, bad.encoded));
+  CHECK(f.Counter("dropped.malformed_claim") == 1);
+  CHECK(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
+  CHECK(f.host.closed.count(Fixture::Link(2)) == 0);
+}
+
+// Peer 0's link is lost and its probe fails here; peer `claimant` (1 or 2) suspects it too.
+// The suspicion runs out (ACKing every other probe meanwhile); returns the failed claims
+// about peer 0 the node sent.
+size_t FailedClaimsAfterTimeout(Fixture& f, int claimant) {
+  f.core->OnLinkDown(10, Fixture::Link(0));
+  int64_t t = 10 + f.config.handshake_timeout.count() + f.config.probe_interval.count();
+  f.core->Tick(t);
+  REQUIRE(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
+  const auto claim = EncodeClaim(Claim{f.peers[0].public_key(), 1});
+  const auto env =
+      GossipEnvelope::Make(f.peers[claimant], GossipKind::kSuspect, 1, f.host.now_ms, claim);
+  f.core->OnMessage(t, Fixture::Link(claimant), EncodeGossip(0, env.encoded));
+  // Two claimants: 14 s with the default timers (base 4 s, at most 24 s, k = 3).
+  size_t answered = 0;
+  for (const int64_t end = t + 20'000; t < end; t += 50) {
+    f.core->Tick(t);
+    for (; answered < f.host.sent.size(); ++answered) {
+      const auto& [link, m] = f.host.sent[answered];
+      if (m[0] != static_cast<uint8_t>(MessageType::kPing)) continue;
+      ProbeMessage ping;
+      REQUIRE(DecodeProbe(m, &ping).ok());
+      f.core->OnMessage(t, link, EncodeProbe(MessageType::kAck, ping));
+    }
+  }
+  REQUIRE(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kDead);
+  // One envelope goes on both links: count each once.
+  std::set<std::vector<Claim>> envelopes;
+  for (int i = 1; i < 3; ++i) {
+    for (auto& claims : ClaimsSent(f.host, Fixture::Link(i), GossipKind::kDead)) {
+      envelopes.insert(std::move(claims));
+    }
+  }
+  size_t failed = 0;
+  for (const auto& claims : envelopes) {
+    for (const Claim& c : claims) failed += c.target == f.peers[0].public_key();
+  }
+  return failed;
+}
+
+// The claimant (1 or 2) whose id is below (or above) this node's, if one is.
+int ClaimantBelow(const Fixture& f, bool below) {
+  for (int c : {1, 2}) {
+    if ((f.peers[c].public_key() < f.config.key->public_key()) == below) return c;
+  }
+  return 0;
+}
+
+TEST_CASE("claims: of the nodes that suspected a member themselves, the lowest id announces") {
+  for (const bool below : {true, false}) {
+    // Keys are random: a fixture with a claimant on the wanted side of this node's id.
+    std::unique_ptr<Fixture> f;
+    for (int tries = 0; tries < 64 && (f == nullptr || ClaimantBelow(*f, below) == 0); ++tries) {
+      f = std::make_unique<Fixture>();
+    }
+    const int claimant = ClaimantBelow(*f, below);
+    REQUIRE(claimant != 0);
+    INFO("claimant's id below this node's: " << below);
+    // Both suspected it themselves; only the lower id announces it failed.
+    CHECK(FailedClaimsAfterTimeout(*f, claimant) == (below ? 0u : 1u));
+  }
+}
+
+}  // namespace mesh::core
