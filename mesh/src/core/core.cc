@@ -381,7 +381,12 @@ void Core::Tick(int64_t now) {
     // above 32 members (x4 at 200, x10 at 10,000); gossip carries the news meanwhile.
     const double n = static_cast<double>(LiveMembers() + 1);
     const int64_t scale = n <= 32 ? 1 : static_cast<int64_t>(std::ceil(std::log2(n) - 5)) + 1;
-    next_anti_entropy_ = now + config_.anti_entropy_interval.count() * scale;
+    // Each interval drawn from [1/2, 3/2) of the mean: nodes started together would otherwise
+    // push-pull (and redial failed members) in step, and a healed partition would wait for
+    // the next common round (about 30 s at 1,000 members) before any node tried across.
+    const int64_t mean = std::max<int64_t>(1, config_.anti_entropy_interval.count() * scale);
+    next_anti_entropy_ =
+        now + mean / 2 + static_cast<int64_t>(host_->Random() % static_cast<uint64_t>(mean));
     auto active = ActiveLinks();
     if (!active.empty()) SendDigest(*active[host_->Random() % active.size()], true);
     RedialFailed(now);

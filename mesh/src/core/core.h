@@ -372,7 +372,8 @@ class Core {
   int64_t revival_digest_allowed_ = 0;  // the earliest time for the next one
   std::shared_ptr<const GossipEnvelope> last_published_;
   std::shared_ptr<const GossipEnvelope> announcement_;  // own record, as last announced
-  int64_t announce_until_ = 0;  // new member links get the announcement until then
+  int64_t announce_until_ = 0;      // new member links get the announcement until then
+  int64_t reannounce_allowed_ = 0;  // a stale claim about this node re-gossips its record
 
   MemberTable members_;                       // without self
   std::map<PublicKey, DialBackoff> backoff_;  // members dialed (until reset or reaped)

@@ -75,6 +75,13 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
       Count("dropped.bogus_claim");
     } else if (claim.incarnation == incarnation_ && !leaving_) {
       Refute(now, claim.incarnation);
+    } else if (!leaving_ && now >= reannounce_allowed_) {
+      // A claim about an incarnation refuted long ago: its holder never got the newer record
+      // (it was cut off when this node refuted, say). Nothing will carry that record to it
+      // but push-pull, and this node has nothing to refute: gossip the current record again.
+      reannounce_allowed_ = now + 5 * config_.probe_interval.count();
+      Count("stale_claims_answered");
+      Publish(now, GossipKind::kRecord, self_.encoded);
     }
     return;
   }
@@ -194,6 +201,9 @@ void Core::Refute(int64_t now, uint64_t incarnation) {
   Count("refutations");
   AdjustHealth(1);  // suspected: this node may be the slow one
   incarnation_ = top + 1;
+  // The other suspecters' claims of the old incarnation are still arriving: they need no
+  // second announcement.
+  reannounce_allowed_ = now + 5 * config_.probe_interval.count();
   ResignSelf(now);
   Publish(now, GossipKind::kRecord, self_.encoded);
   // New member links get the refutation for a few probe rounds, as they get the record after

@@ -257,6 +257,66 @@ TEST_CASE("digest: replies are rate-limited per link and PULL ids answered once"
   CHECK(answer.entries.size() == 1);
 }
 
+// A claim about an incarnation this node refuted long ago: its holder never got the newer
+// record, and push-pull alone would bring it there. The node gossips its current record
+// again, at most once per 5 probe rounds; not for the claims that arrive after a refutation.
+TEST_CASE("membership: a stale claim about this node re-gossips its record, rate-limited") {
+  Fixture f(5);
+  uint64_t seq = 0;
+  auto claim_about_self = [&](int64_t now, int by, uint64_t incarnation) {
+    const auto body = EncodeClaim(Claim{f.config.key->public_key(), incarnation});
+    const auto env =
+        GossipEnvelope::Make(f.peers[by], GossipKind::kDead, ++seq, f.host.now_ms, body);
+    f.core->OnMessage(now, Fixture::Link(by), EncodeGossip(0, env.encoded));
+    for (auto& job : f.host.jobs) f.core->OnGossipVerified(now, job.token, job.Verify());
+    f.host.jobs.clear();
+  };
+  f.host.defer_verify = true;  // checked at `now` (the host answers at time 0)
+  const uint64_t published = f.Counter("gossip_published");
+  claim_about_self(10, 1, 3);
+  CHECK(f.Counter("stale_claims_answered") == 1);
+  CHECK(f.Counter("gossip_published") == published + 1);
+  CHECK(f.core->Self().incarnation == 5);  // nothing to refute
+  claim_about_self(20, 2, 4);
+  CHECK(f.Counter("stale_claims_answered") == 1);
+  claim_about_self(5011, 2, 4);  // 5 probe rounds later
+  CHECK(f.Counter("stale_claims_answered") == 2);
+
+  // A refutation, then the other claimants' copies of the refuted claim: no second gossip.
+  claim_about_self(20000, 1, 5);
+  REQUIRE(f.core->Self().incarnation == 6);
+  CHECK(f.Counter("refutations") == 1);
+  claim_about_self(20100, 2, 5);
+  CHECK(f.Counter("stale_claims_answered") == 2);
+}
+
+// Periodic push-pull intervals are drawn from [1/2, 3/2) of the mean (10 s here), so nodes
+// started together do not push-pull, and redial failed members, in step.
+TEST_CASE("digest: periodic push-pull intervals are jittered around the mean") {
+  Fixture f(1, [](Config& c) { c.probe_interval = std::chrono::hours(1); });
+  std::vector<int64_t> sent_at;
+  for (int64_t t = 0; t <= 200'000; t += 100) {
+    const size_t before = f.host.sent.size();
+    f.host.random = f.host.random * 6364136223846793005u + 1442695040888963407u;  // scrambled
+    f.core->Tick(t);
+    for (size_t i = before; i < f.host.sent.size(); ++i) {
+      if (f.host.sent[i].second[0] == static_cast<uint8_t>(MessageType::kDigest)) {
+        sent_at.push_back(t);
+        break;
+      }
+    }
+  }
+  REQUIRE(sent_at.size() >= 10);
+  std::set<int64_t> gaps;
+  for (size_t i = 1; i < sent_at.size(); ++i) {
+    const int64_t gap = sent_at[i] - sent_at[i - 1];
+    CHECK(gap >= 5000);
+    CHECK(gap <= 15100);  // plus one 100 ms tick
+    gaps.insert(gap);
+  }
+  CHECK(gaps.size() > 3);
+}
+
 TEST_CASE("probe: only the helpers' NACKs count, once each") {
   Fixture f;
   const int64_t round = f.config.probe_interval.count();
