@@ -77,6 +77,8 @@ GossipEnvelope GossipEnvelope::Make(const SigningKey& key, GossipKind kind, uint
   e.origin = key.public_key();
   e.seq = seq;
   e.sent_ms = now_ms;
+  constexpr size_t kHeader = 1 + 1 + 32 + 8 + 8 + 4;
+  e.encoded.reserve(kHeader + body.size() + kSignatureBytes);  // one allocation
   ByteWriter w(&e.encoded);
   w.U8(kEnvelopeVersion);
   w.U8(static_cast<uint8_t>(kind));
@@ -86,7 +88,6 @@ GossipEnvelope GossipEnvelope::Make(const SigningKey& key, GossipKind kind, uint
   w.Bytes32(body);
   const Signature sig = key.Sign(kGossipDomain, e.encoded);
   w.Bytes(sig);
-  constexpr size_t kHeader = 1 + 1 + 32 + 8 + 8 + 4;
   e.body = std::span<const uint8_t>(e.encoded).subspan(kHeader, body.size());
   return e;
 }
