@@ -186,7 +186,9 @@ std::vector<uint8_t> BuildEnvelope(fuzz::Reader& in, int64_t unix_ms) {
   } else if (kind == GossipKind::kRecord) {
     body = BuildRecord(in);
   } else {
-    body = EncodeClaim({Ids().node_keys[in.U8() % 4].public_key(), in.U64()});
+    std::vector<Claim> claims(1 + in.U8() % 3);  // a tick's claims share an envelope
+    for (Claim& c : claims) c = {Ids().node_keys[in.U8() % 4].public_key(), in.U64()};
+    body = EncodeClaims(claims);
   }
   auto bytes = GossipEnvelope::Make(origin, kind, seq, sent, body).encoded;
   if (head & 0x80) bytes[in.U16() % bytes.size()] ^= 0x01;
