@@ -177,7 +177,7 @@ TEST_CASE("a seed without a join list, partitioned away alone, comes back after 
 // record, fails it at the old incarnation. After healing, that side's claims are stale (the
 // member has nothing to refute), so no refutation will carry the newer record there: the
 // member gossips its record again when a stale claim reaches it, and a push-pull that
-// revives a member is repeated at once with another peer (Core::revival_digest_at_).
+// revives a member is repeated at once with another peer (Core::FollowUpDigest).
 TEST_CASE("a member refuted on one side of a cut is revived on the other soon after healing") {
   SimNetwork net(CutOptions());  // no reaping: no relearning from a table either
   const auto [all, a, b] = JoinForCut(net, 40);
@@ -210,7 +210,7 @@ TEST_CASE("a member refuted on one side of a cut is revived on the other soon af
   const bool healed = net.RunUntil([&] { return CountsAre(net, all, 39); }, heal_at + 20'000);
   WARN("member refuted on one side: all alive everywhere "
        << net.now() - heal_at << " virtual ms after healing; "
-       << net.CounterSum("digests_after_revival") << " digests after a revival");
+       << net.CounterSum("followup_digests") << " digests after a revival");
   REQUIRE(healed);
   for (size_t i : b) CHECK(net.IncarnationAt(i, kMember) > before);
   CheckInvariants(net);

@@ -367,12 +367,11 @@ void Core::Tick(int64_t now) {
       next_join_digest_ = joined_at_ + rounds * config_.probe_interval.count();
     }
   }
-  if (revival_digest_at_ != 0 && now >= revival_digest_at_) {
-    revival_digest_at_ = 0;
-    revival_digest_allowed_ = now + ReplyInterval();
-    auto active = ActiveLinks();
-    if (!active.empty()) {
-      Count("digests_after_revival");
+  if (followup_digest_at_ != 0 && now >= followup_digest_at_) {
+    if (auto active = ActiveLinks(); !active.empty()) {
+      followup_digest_at_ = 0;
+      followup_digest_allowed_ = now + ReplyInterval();
+      Count("followup_digests");
       SendDigest(*active[host_->Random() % active.size()], true);
     }
   }

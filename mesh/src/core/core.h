@@ -11,6 +11,7 @@
 #ifndef MESH_CORE_CORE_H_
 #define MESH_CORE_CORE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -365,11 +366,15 @@ class Core {
   int64_t joined_at_ = 0;          // the first member link
   int64_t next_join_digest_ = 0;   // digests while joining (Tick)
   int join_digests_ = 0;
-  // A push-pull that revived a member (held failed or suspect, alive in a newer record) is
-  // followed by one more with a random active peer, at most one per ReplyInterval: news that
-  // only push-pull carries (no gossip will repeat it) then spreads in seconds, not rounds.
-  int64_t revival_digest_at_ = 0;       // 0: none due
-  int64_t revival_digest_allowed_ = 0;  // the earliest time for the next one
+  // A push-pull soon with a random active peer, at most one per ReplyInterval: after a SYNC
+  // revived a member (held failed or suspect, alive in a newer record: news that only
+  // push-pull carries then spreads in seconds, not rounds), and after a refutation (this
+  // node was unreachable or paused, and likely missed news). Sent once an active link exists.
+  int64_t followup_digest_at_ = 0;       // 0: none due
+  int64_t followup_digest_allowed_ = 0;  // the earliest time for the next one
+  void FollowUpDigest(int64_t at) {
+    if (followup_digest_at_ == 0) followup_digest_at_ = std::max(at, followup_digest_allowed_);
+  }
   std::shared_ptr<const GossipEnvelope> last_published_;
   std::shared_ptr<const GossipEnvelope> announcement_;  // own record, as last announced
   int64_t announce_until_ = 0;      // new member links get the announcement until then

@@ -204,6 +204,7 @@ void Core::Refute(int64_t now, uint64_t incarnation) {
   // The other suspecters' claims of the old incarnation are still arriving: they need no
   // second announcement.
   reannounce_allowed_ = now + 5 * config_.probe_interval.count();
+  FollowUpDigest(now + config_.probe_interval.count());  // what it missed meanwhile
   ResignSelf(now);
   Publish(now, GossipKind::kRecord, self_.encoded);
   // New member links get the refutation for a few probe rounds, as they get the record after

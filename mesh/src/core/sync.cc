@@ -61,8 +61,8 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
     // Revived by a table: news no gossip will repeat (the member may have nothing to
     // refute), passed on by one more push-pull soon (Tick).
     if (ApplyRecord(now, record, /*verified=*/false) && was_down &&
-        known->state == MemberState::kAlive && revival_digest_at_ == 0) {
-      revival_digest_at_ = std::max(now, revival_digest_allowed_);
+        known->state == MemberState::kAlive) {
+      FollowUpDigest(now);
     }
     // Push-pull reports states second hand: treat a reported failure as a suspicion, which
     // the member can still refute (as memberlist does), and pass it on like memberlist: the

@@ -112,7 +112,7 @@ TEST_CASE("digest: a member revived by push-pull is passed on by one more push-p
     sync_with(100, 0);
     f.core->Tick(101);
     REQUIRE(digests() == 1);
-    CHECK(f.Counter("digests_after_revival") == 1);
+    CHECK(f.Counter("followup_digests") == 1);
     Digest d;
     REQUIRE(DecodeDigest(*f.host.Last(Fixture::Link(1), MessageType::kDigest), &d).ok());
     CHECK(d.reply_wanted);
@@ -121,7 +121,7 @@ TEST_CASE("digest: a member revived by push-pull is passed on by one more push-p
     CHECK(digests() == 1);
     f.core->Tick(1101);
     CHECK(digests() == 2);
-    CHECK(f.Counter("digests_after_revival") == 2);
+    CHECK(f.Counter("followup_digests") == 2);
   }
   SECTION("by the member's own gossip: no digest") {
     const auto env =
@@ -135,7 +135,7 @@ TEST_CASE("digest: a member revived by push-pull is passed on by one more push-p
     f.core->Tick(101);
     f.core->Tick(1101);
     CHECK(digests() == 0);
-    CHECK(f.Counter("digests_after_revival") == 0);
+    CHECK(f.Counter("followup_digests") == 0);
   }
 }
 
@@ -288,6 +288,22 @@ TEST_CASE("membership: a stale claim about this node re-gossips its record, rate
   CHECK(f.Counter("refutations") == 1);
   claim_about_self(20100, 2, 5);
   CHECK(f.Counter("stale_claims_answered") == 2);
+}
+
+// A node that refuted was unreachable or paused and likely missed news (refutations of
+// others among it): one push-pull follows a probe round later.
+TEST_CASE("membership: a refutation is followed by one push-pull") {
+  Fixture f(5);
+  const auto body = EncodeClaim(Claim{f.config.key->public_key(), 5});
+  const auto env = GossipEnvelope::Make(f.peers[1], GossipKind::kSuspect, 1, f.host.now_ms, body);
+  f.core->OnMessage(100, Fixture::Link(1), EncodeGossip(0, env.encoded));
+  REQUIRE(f.core->Self().incarnation == 6);
+  f.core->Tick(600);
+  CHECK(f.Counter("followup_digests") == 0);
+  f.core->Tick(100 + f.config.probe_interval.count());
+  CHECK(f.Counter("followup_digests") == 1);
+  f.core->Tick(100 + 3 * f.config.probe_interval.count());
+  CHECK(f.Counter("followup_digests") == 1);
 }
 
 // Periodic push-pull intervals are drawn from [1/2, 3/2) of the mean (10 s here), so nodes
