@@ -209,8 +209,8 @@ TEST_CASE("a member refuted on one side of a cut is revived on the other soon af
   // with both.) The unit tests in membership_sync_test.cc check each mechanism.
   const bool healed = net.RunUntil([&] { return CountsAre(net, all, 39); }, heal_at + 20'000);
   WARN("member refuted on one side: all alive everywhere "
-       << net.now() - heal_at << " virtual ms after healing; "
-       << net.CounterSum("followup_digests") << " digests after a revival");
+       << net.now() - heal_at << " virtual ms after healing; " << net.CounterSum("followup_digests")
+       << " digests after a revival");
   REQUIRE(healed);
   for (size_t i : b) CHECK(net.IncarnationAt(i, kMember) > before);
   CheckInvariants(net);
