@@ -200,7 +200,7 @@ TEST_CASE("a member refuted on one side of a cut is revived on the other soon af
 
   const int64_t heal_at = net.now();
   net.Heal();
-  // Bound: 20 s, one push-pull interval at 40 members. Measured 0.2 s: the member answers
+  // Bound: 20 s, one push-pull interval at 40 members. Measured 0.3 s: the member answers
   // the first stale claim that reaches it by gossiping its record again, and a push-pull
   // that revives it is followed by another. (An earlier form of this test, one pause: 1.0 s
   // with only the follow-up digests, 2.3 s with neither, since at this size the tables sent
@@ -210,7 +210,7 @@ TEST_CASE("a member refuted on one side of a cut is revived on the other soon af
   const bool healed = net.RunUntil([&] { return CountsAre(net, all, 39); }, heal_at + 20'000);
   WARN("member refuted on one side: all alive everywhere "
        << net.now() - heal_at << " virtual ms after healing; " << net.CounterSum("followup_digests")
-       << " digests after a revival");
+       << " follow-up digests");
   REQUIRE(healed);
   for (size_t i : b) CHECK(net.IncarnationAt(i, kMember) > before);
   CheckInvariants(net);
