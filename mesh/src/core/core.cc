@@ -166,7 +166,7 @@ void Core::OnDialFailed(int64_t now, uint64_t dial_id) {
       probe.deadline = now + config_.probe_interval.count();
     }
   }
-  if (LinkTo(id) == nullptr) FailQueued(id, "could not connect to " + ShortId(id));
+  if (LinkTo(id) == nullptr) RetryOrFailQueued(now, id, dial.started);
   Tick(now);
 }
 
@@ -481,7 +481,7 @@ void Core::MaintainViews(int64_t now) {
 
 void Core::DialMember(int64_t now, Member& m, bool want_active) {
   const uint64_t id = next_dial_id_++;
-  dials_[id] = PendingDial{m.record->address, m.record->id(), want_active};
+  dials_[id] = PendingDial{m.record->address, m.record->id(), want_active, now};
   backoff_[m.record->id()].next_dial = now + config_.probe_interval.count();  // one at a time
   host_->Dial(id, m.record->address);
 }

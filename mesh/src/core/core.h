@@ -203,6 +203,7 @@ class Core {
     std::string address;
     std::optional<PublicKey> expect;  // a member dial; empty for bootstrap addresses
     bool want_active = false;
+    int64_t started = 0;
   };
   struct Probe {
     PublicKey target{};
@@ -227,6 +228,7 @@ class Core {
   struct Outgoing {  // direct messages waiting for a link
     std::vector<uint8_t> message;
     uint64_t request_id = 0;  // 0 for one-way messages
+    int64_t queued_at = 0;
   };
   struct PendingGossip {  // an envelope whose signature the host is checking
     std::shared_ptr<const GossipEnvelope> envelope;
@@ -350,6 +352,7 @@ class Core {
                      uint64_t request_id);
   void FlushQueued(int64_t now, Link& link);
   void FailQueued(const PublicKey& to, const std::string& why);
+  void RetryOrFailQueued(int64_t now, const PublicKey& to, int64_t dial_started);
   void RequestTick(int64_t now);
 
   Config config_;

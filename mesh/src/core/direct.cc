@@ -99,7 +99,7 @@ Status Core::SendOrQueue(int64_t now, const PublicKey& to, std::vector<uint8_t> 
     return Status::ResourceExhausted("too many messages waiting for a link to " +
                                      m->record->certificate.name);
   }
-  queue.push_back(Outgoing{std::move(message), request_id});
+  queue.push_back(Outgoing{std::move(message), request_id, now});
   const bool pending =
       std::any_of(dials_.begin(), dials_.end(), [&](auto& d) { return d.second.expect == to; });
   if (!pending) DialMember(now, *m, /*want_active=*/false);
@@ -113,6 +113,29 @@ void Core::FlushQueued(int64_t now, Link& link) {
   queued_.erase(it);
   link.last_used = now;
   for (auto& out : queue) SendTo(link, std::move(out.message));
+}
+
+// A dial to `to` that started at `dial_started` failed. Messages queued after it started
+// never had a dial of their own: one started during a partition (or a pause) fails after the
+// heal, while the member already shows alive again. Those get one more dial; the rest fail.
+void Core::RetryOrFailQueued(int64_t now, const PublicKey& to, int64_t dial_started) {
+  auto it = queued_.find(to);
+  Member* m = members_.Find(to);
+  if (it == queued_.end() || m == nullptr || m->state == MemberState::kDead ||
+      m->state == MemberState::kLeft) {
+    return FailQueued(to, "could not connect to " + ShortId(to));
+  }
+  std::deque<Outgoing> later;
+  auto& queue = it->second;
+  while (!queue.empty() && queue.back().queued_at > dial_started) {
+    later.push_front(std::move(queue.back()));
+    queue.pop_back();
+  }
+  FailQueued(to, "could not connect to " + ShortId(to));
+  if (later.empty()) return;
+  Count("direct_redials");
+  queued_[to] = std::move(later);
+  DialMember(now, *m, /*want_active=*/false);
 }
 
 void Core::FailQueued(const PublicKey& to, const std::string& why) {

@@ -19,14 +19,16 @@ class RecordingHost : public Host {
   void Send(LinkId link, std::vector<uint8_t> message) override {
     sent.emplace_back(link, std::move(message));
   }
-  void Dial(uint64_t, const std::string&) override {}
+  void Dial(uint64_t id, const std::string&) override { dialed.push_back(id); }
   void Close(LinkId link) override { closed.insert(link); }
   int64_t UnixMs() override { return now_ms; }
   uint64_t Random() override { return ++random; }
   void Deliver(const Delivery& d) override {
     delivered.emplace_back(d.payload.begin(), d.payload.end());
   }
-  void Replied(uint64_t, const Status&, std::span<const uint8_t>) override {}
+  void Replied(uint64_t token, const Status& s, std::span<const uint8_t>) override {
+    replies.emplace_back(token, s);
+  }
   void MemberChanged(const MemberInfo&) override {}
   void ReserveSequence(uint64_t) override {}
   void PeerSeen(const MemberRecord&) override {}
@@ -66,7 +68,9 @@ class RecordingHost : public Host {
   std::vector<std::pair<LinkId, std::vector<uint8_t>>> sent;
   std::vector<std::string> delivered;
   std::set<LinkId> closed;
-  bool defer_verify = false;  // keep signature checks for the test to answer
+  std::vector<uint64_t> dialed;                      // dial ids, in order
+  std::vector<std::pair<uint64_t, Status>> replies;  // request tokens answered
+  bool defer_verify = false;                         // keep signature checks for the test to answer
   std::vector<VerifyJob> jobs;
 };
 

@@ -306,6 +306,27 @@ TEST_CASE("membership: a refutation is followed by one push-pull") {
   CHECK(f.Counter("followup_digests") == 1);
 }
 
+// A dial started during a partition fails after the heal, while the member already shows
+// alive again: a request queued meanwhile gets a dial of its own instead of failing with
+// it; one queued before that dial started fails with it.
+TEST_CASE("direct: a request queued during an old dial gets a dial of its own") {
+  Fixture f;
+  f.core->OnLinkDown(10, Fixture::Link(0));  // lost without a goodbye: a probe dials at once
+  REQUIRE(f.host.dialed.size() == 1);
+  const PublicKey peer = f.peers[0].public_key();
+  REQUIRE(f.core->Request(500, peer, "test", {}, 5000, 7).ok());
+  REQUIRE(f.host.dialed.size() == 1);  // queued on the dial under way
+  f.core->OnDialFailed(600, f.host.dialed[0]);
+  CHECK(f.host.replies.empty());
+  REQUIRE(f.host.dialed.size() == 2);
+  CHECK(f.Counter("direct_redials") == 1);
+  f.core->OnDialFailed(700, f.host.dialed[1]);  // its own dial failed too: now it fails
+  REQUIRE(f.host.replies.size() == 1);
+  CHECK(f.host.replies[0].first == 7);
+  CHECK(f.host.replies[0].second.code() == Status::Code::kUnavailable);
+  CHECK(f.host.dialed.size() == 2);
+}
+
 // Periodic push-pull intervals are drawn from [1/2, 3/2) of the mean (10 s here), so nodes
 // started together do not push-pull, and redial failed members, in step.
 TEST_CASE("digest: periodic push-pull intervals are jittered around the mean") {
