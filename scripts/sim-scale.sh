@@ -2,7 +2,7 @@
 # The scale simulator's large runs (docs/performance.md, "Simulator"): the real mesh core of
 # N nodes (default 10,000) under a virtual clock, one scenario per run, JSON lines on stdout
 # (and in build/release/sim-scale.jsonl). Builds meshvault-sim first. At 10,000 nodes the
-# join alone takes about 72 minutes of one core and 11.7 GB, and a 50% crash after it needs
+# join alone takes about 60 minutes of one core and 11.6 GB, and a 50% crash after it needs
 # more than the 24 GB of the development machine (docs/performance.md; the simulator is
 # single-threaded and deterministic). Exit status: non-zero if a run's checks failed.
 #   scripts/sim-scale.sh [NODES] [SCENARIO...]     e.g. scripts/sim-scale.sh 10000 mass-failure
