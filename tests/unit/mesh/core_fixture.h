@@ -38,7 +38,8 @@ class RecordingHost : public Host {
     if (defer_verify) return jobs.push_back(std::move(job));
     core->OnGossipVerified(0, job.token, job.Verify());
   }
-  // Messages of `type` sent on `link` since the last Clear().
+  void ForgetSent() { sent.clear(); }
+  // Messages of `type` sent on `link` since the last ForgetSent().
   int Count(LinkId link, MessageType type) const {
     int n = 0;
     for (const auto& [l, m] : sent) n += l == link && m[0] == static_cast<uint8_t>(type);
@@ -74,8 +75,13 @@ class RecordingHost : public Host {
   std::vector<VerifyJob> jobs;
 };
 
-struct Fixture {
-  explicit Fixture(uint64_t incarnation = 1, const std::function<void(Config&)>& tweak = {}) {
+// A node (Core) on host H with three member peers, peer i on active link i + 1. With `tree`
+// the peers speak the tree protocol and the node uses the tree from 0 members; without, it
+// floods (below tree_min_members). H needs now_ms, core and ForgetSent().
+template <class H>
+struct CoreWithPeers {
+  explicit CoreWithPeers(uint64_t incarnation = 1, const std::function<void(Config&)>& tweak = {},
+                         bool tree = true) {
     const int64_t now_s = host.now_ms / 1000;
     auto issue = [&](const SigningKey& k, const std::string& name) {
       return IssueCertificate(ca, Role::kNode, name, k.public_key(), now_s - 60, now_s + 3600);
@@ -83,7 +89,7 @@ struct Fixture {
     config.key = std::make_shared<SigningKey>(SigningKey::Generate());
     config.certificate = issue(*config.key, "self");
     config.ca_key = ca.public_key();
-    config.tree_min_members = 0;  // the tree with three peers
+    if (tree) config.tree_min_members = 0;  // the tree with three peers
     if (tweak) tweak(config);
     core = std::make_unique<Core>(config, &host, "127.0.0.1:1", incarnation, 1, 1);
     host.core = core.get();
@@ -94,10 +100,10 @@ struct Fixture {
       core->OnLinkUp(0, Link(i), cert, 0);
       records.push_back(
           MemberRecord::Make(peers.back(), cert, "127.0.0.1:2", 1, false, host.now_ms));
-      core->OnMessage(0, Link(i), EncodeHello({true, records.back().encoded, /*tree=*/true}));
+      core->OnMessage(0, Link(i), EncodeHello({true, records.back().encoded, tree}));
     }
     REQUIRE(core->active_links() == 3);
-    host.sent.clear();
+    host.ForgetSent();  // the node's own record, announced on its first member link
   }
   static LinkId Link(int peer) { return static_cast<LinkId>(peer + 1); }
   GossipEnvelope Envelope(int origin, uint64_t seq, const std::string& text) const {
@@ -108,12 +114,14 @@ struct Fixture {
   uint64_t Counter(const std::string& name) const { return core->counter(name); }
 
   SigningKey ca = SigningKey::Generate();
-  RecordingHost host;
+  H host;
   Config config;
   std::unique_ptr<Core> core;
   std::vector<SigningKey> peers;
   std::vector<MemberRecord> records;
 };
+
+using Fixture = CoreWithPeers<RecordingHost>;
 
 }  // namespace mesh::core
 

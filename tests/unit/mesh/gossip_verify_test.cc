@@ -5,8 +5,7 @@
 #include <deque>
 #include <limits>
 
-#include "core/core.h"
-#include "core/messages.h"
+#include "core_fixture.h"
 
 namespace mesh::core {
 namespace {
@@ -32,6 +31,7 @@ class ManualHost : public Host {
   void PeerSeen(const MemberRecord&) override {}
   void PeerConnect(const PublicKey&, bool) override {}
   void PeerAddresses(const PublicKey&, uint64_t, uint64_t) override {}
+  void ForgetSent() { gossip_sent.clear(); }
   void VerifyGossip(VerifyJob job) override {
     if (answer_inline) return core->OnGossipVerified(0, job.token, job.Verify());
     jobs.push_back(std::move(job));
@@ -54,37 +54,14 @@ class ManualHost : public Host {
   std::vector<std::string> delivered;
 };
 
-// A node with three member neighbours, peer i on active link i + 1.
-struct Fixture {
-  explicit Fixture(const std::function<void(Config&)>& tweak = {}) {
-    const int64_t now_s = host.now_ms / 1000;
-    auto issue = [&](const SigningKey& k, const std::string& name) {
-      return IssueCertificate(ca, Role::kNode, name, k.public_key(), now_s - 60, now_s + 3600);
-    };
-    config.key = std::make_shared<SigningKey>(SigningKey::Generate());
-    config.certificate = issue(*config.key, "self");
-    config.ca_key = ca.public_key();
-    if (tweak) tweak(config);
-    core = std::make_unique<Core>(config, &host, "127.0.0.1:1", 1, 1, 1);
-    host.core = core.get();
-    core->Start(0, {});
-    for (int i = 0; i < 3; ++i) {
-      peers.push_back(SigningKey::Generate());
-      const Certificate cert = issue(peers.back(), "peer" + std::to_string(i));
-      core->OnLinkUp(0, Link(i), cert, 0);
-      auto record = MemberRecord::Make(peers.back(), cert, "127.0.0.1:2", 1, false, host.now_ms);
-      core->OnMessage(0, Link(i), EncodeHello({true, record.encoded}));
-    }
-    REQUIRE(core->active_links() == 3);
-    host.gossip_sent.clear();  // the node's own record, announced on its first member link
-  }
-  static LinkId Link(int peer) { return static_cast<LinkId>(peer + 1); }
+// The core_fixture.h node with three member neighbours, flooding (no tree): peer i on
+// active link i + 1.
+struct VerifyFixture : CoreWithPeers<ManualHost> {
+  explicit VerifyFixture(const std::function<void(Config&)>& tweak = {})
+      : CoreWithPeers(1, tweak, /*tree=*/false) {}
   // An event broadcast by peer `origin`, as it arrives from a neighbour.
   std::vector<uint8_t> Event(int origin, uint64_t seq, const std::string& text) const {
-    const auto body =
-        EncodeEvent("test", {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
-    auto env = GossipEnvelope::Make(peers[origin], GossipKind::kEvent, seq, host.now_ms, body);
-    return EncodeGossip(0, env.encoded);
+    return EncodeGossip(0, Envelope(origin, seq, text).encoded);
   }
   // Claims to come from peer `claimed` but is signed by peer `signer`.
   std::vector<uint8_t> Forged(int claimed, int signer, uint64_t seq, const std::string& text) {
@@ -93,22 +70,15 @@ struct Fixture {
     std::copy(id.begin(), id.end(), message.begin() + 4);  // type, hops, version, kind, origin
     return message;
   }
-  uint64_t Counter(const std::string& name) const { return core->counter(name); }
-
-  SigningKey ca = SigningKey::Generate();
-  ManualHost host;
-  Config config;
-  std::unique_ptr<Core> core;
-  std::vector<SigningKey> peers;
 };
 
 }  // namespace
 
 TEST_CASE("a copy that arrives while the first is being verified is a duplicate, checked once") {
-  Fixture f;
+  VerifyFixture f;
   const auto message = f.Event(0, 1, "{\"n\":1}");
-  f.core->OnMessage(1, Fixture::Link(0), message);
-  f.core->OnMessage(1, Fixture::Link(1), message);
+  f.core->OnMessage(1, VerifyFixture::Link(0), message);
+  f.core->OnMessage(1, VerifyFixture::Link(1), message);
   REQUIRE(f.host.jobs.size() == 1);
   CHECK(f.core->verifying() == 1);
   CHECK(f.Counter("gossip_duplicates") == 1);
@@ -118,49 +88,49 @@ TEST_CASE("a copy that arrives while the first is being verified is a duplicate,
   f.host.Answer();
   CHECK(f.core->verifying() == 0);
   CHECK(f.host.delivered == std::vector<std::string>{"{\"n\":1}"});
-  CHECK(f.host.gossip_sent[Fixture::Link(0)] == 0);  // not back to the sender
-  CHECK(f.host.gossip_sent[Fixture::Link(1)] == 1);
-  CHECK(f.host.gossip_sent[Fixture::Link(2)] == 1);
+  CHECK(f.host.gossip_sent[VerifyFixture::Link(0)] == 0);  // not back to the sender
+  CHECK(f.host.gossip_sent[VerifyFixture::Link(1)] == 1);
+  CHECK(f.host.gossip_sent[VerifyFixture::Link(2)] == 1);
 
-  f.core->OnMessage(2, Fixture::Link(2), message);  // now in the seen cache
+  f.core->OnMessage(2, VerifyFixture::Link(2), message);  // now in the seen cache
   CHECK(f.host.jobs.empty());
   CHECK(f.Counter("gossip_duplicates") == 2);
   CHECK(f.host.delivered.size() == 1);
 }
 
 TEST_CASE("a bad signature found later is dropped, counted, not forwarded, and closes its link") {
-  Fixture f;
-  f.core->OnMessage(1, Fixture::Link(0), f.Forged(1, 0, 7, "{\"forged\":true}"));
+  VerifyFixture f;
+  f.core->OnMessage(1, VerifyFixture::Link(0), f.Forged(1, 0, 7, "{\"forged\":true}"));
   REQUIRE(f.host.jobs.size() == 1);
   f.host.Answer();
   CHECK(f.Counter("dropped.bad_signature") == 1);
   CHECK(f.Counter("dropped.forwarded_forgery") == 1);
-  CHECK(f.host.closed == std::vector<LinkId>{Fixture::Link(0)});
+  CHECK(f.host.closed == std::vector<LinkId>{VerifyFixture::Link(0)});
   CHECK(f.host.delivered.empty());
   CHECK(f.host.gossip_sent.empty());
 
   // The forgery did not use up the id: the real envelope with it is accepted.
-  f.core->OnMessage(2, Fixture::Link(1), f.Event(1, 7, "{\"real\":true}"));
+  f.core->OnMessage(2, VerifyFixture::Link(1), f.Event(1, 7, "{\"real\":true}"));
   REQUIRE(f.host.jobs.size() == 1);
   f.host.Answer();
   CHECK(f.host.delivered == std::vector<std::string>{"{\"real\":true}"});
-  CHECK(f.host.gossip_sent[Fixture::Link(0)] == 0);  // closing
-  CHECK(f.host.gossip_sent[Fixture::Link(2)] == 1);
+  CHECK(f.host.gossip_sent[VerifyFixture::Link(0)] == 0);  // closing
+  CHECK(f.host.gossip_sent[VerifyFixture::Link(2)] == 1);
 }
 
 TEST_CASE("the link an envelope came on may go down while it is being verified") {
-  Fixture f;
+  VerifyFixture f;
   SECTION("a good envelope still reaches the application and the other links") {
-    f.core->OnMessage(1, Fixture::Link(0), f.Event(0, 1, "{}"));
-    f.core->OnLinkDown(2, Fixture::Link(0));
+    f.core->OnMessage(1, VerifyFixture::Link(0), f.Event(0, 1, "{}"));
+    f.core->OnLinkDown(2, VerifyFixture::Link(0));
     f.host.Answer();
     CHECK(f.host.delivered.size() == 1);
-    CHECK(f.host.gossip_sent[Fixture::Link(1)] == 1);
-    CHECK(f.host.gossip_sent[Fixture::Link(2)] == 1);
+    CHECK(f.host.gossip_sent[VerifyFixture::Link(1)] == 1);
+    CHECK(f.host.gossip_sent[VerifyFixture::Link(2)] == 1);
   }
   SECTION("a forgery is counted; there is no link left to close") {
-    f.core->OnMessage(1, Fixture::Link(0), f.Forged(1, 0, 1, "{}"));
-    f.core->OnLinkDown(2, Fixture::Link(0));
+    f.core->OnMessage(1, VerifyFixture::Link(0), f.Forged(1, 0, 1, "{}"));
+    f.core->OnLinkDown(2, VerifyFixture::Link(0));
     f.host.Answer();
     CHECK(f.Counter("dropped.bad_signature") == 1);
     CHECK(f.host.closed.empty());
@@ -170,11 +140,11 @@ TEST_CASE("the link an envelope came on may go down while it is being verified")
 }
 
 TEST_CASE("answers that come out of order are finished in arrival order") {
-  Fixture f;
+  VerifyFixture f;
   for (uint64_t seq = 1; seq <= 3; ++seq) {
-    f.core->OnMessage(1, Fixture::Link(0), f.Event(0, seq, std::to_string(seq)));
+    f.core->OnMessage(1, VerifyFixture::Link(0), f.Event(0, seq, std::to_string(seq)));
   }
-  f.core->OnMessage(1, Fixture::Link(1), f.Forged(2, 1, 1, "forged"));
+  f.core->OnMessage(1, VerifyFixture::Link(1), f.Forged(2, 1, 1, "forged"));
   REQUIRE(f.host.jobs.size() == 4);
   f.host.Answer(3);  // the forgery: waits behind the first three
   f.host.Answer(2);  // the third
@@ -184,47 +154,47 @@ TEST_CASE("answers that come out of order are finished in arrival order") {
   CHECK(f.core->verifying() == 4);
   f.host.Answer(0);  // the first: all four finish
   CHECK(f.host.delivered == std::vector<std::string>{"1", "2", "3"});
-  CHECK(f.host.closed == std::vector<LinkId>{Fixture::Link(1)});
+  CHECK(f.host.closed == std::vector<LinkId>{VerifyFixture::Link(1)});
   CHECK(f.core->verifying() == 0);
 }
 
 TEST_CASE("envelopes waiting for their check are bounded; past the bound they are dropped") {
   SECTION("by count") {
-    Fixture f([](Config& c) { c.max_verify_inflight = 2; });
+    VerifyFixture f([](Config& c) { c.max_verify_inflight = 2; });
     for (uint64_t seq = 1; seq <= 3; ++seq) {
-      f.core->OnMessage(1, Fixture::Link(0), f.Event(0, seq, "{}"));
+      f.core->OnMessage(1, VerifyFixture::Link(0), f.Event(0, seq, "{}"));
     }
     CHECK(f.host.jobs.size() == 2);
     CHECK(f.Counter("dropped.verify_backlog") == 1);
     f.host.Answer();
-    f.core->OnMessage(2, Fixture::Link(0), f.Event(0, 3, "{}"));  // the dropped one, again
+    f.core->OnMessage(2, VerifyFixture::Link(0), f.Event(0, 3, "{}"));  // the dropped one, again
     CHECK(f.host.jobs.size() == 2);
     f.host.Answer();
     f.host.Answer();
     CHECK(f.host.delivered.size() == 3);
   }
   SECTION("by bytes; one envelope always fits") {
-    Fixture f([](Config& c) { c.max_verify_inflight_bytes = 1; });
-    f.core->OnMessage(1, Fixture::Link(0), f.Event(0, 1, "{}"));
-    f.core->OnMessage(1, Fixture::Link(0), f.Event(0, 2, "{}"));
+    VerifyFixture f([](Config& c) { c.max_verify_inflight_bytes = 1; });
+    f.core->OnMessage(1, VerifyFixture::Link(0), f.Event(0, 1, "{}"));
+    f.core->OnMessage(1, VerifyFixture::Link(0), f.Event(0, 2, "{}"));
     CHECK(f.host.jobs.size() == 1);
     CHECK(f.Counter("dropped.verify_backlog") == 1);
   }
 }
 
 TEST_CASE("a host that answers inside VerifyGossip behaves like a synchronous check") {
-  Fixture f;
+  VerifyFixture f;
   f.host.answer_inline = true;
   const auto message = f.Event(2, 1, "{}");
-  f.core->OnMessage(1, Fixture::Link(2), message);
+  f.core->OnMessage(1, VerifyFixture::Link(2), message);
   CHECK(f.host.delivered.size() == 1);
   CHECK(f.core->verifying() == 0);
-  CHECK(f.host.gossip_sent[Fixture::Link(0)] == 1);
-  f.core->OnMessage(1, Fixture::Link(0), message);
+  CHECK(f.host.gossip_sent[VerifyFixture::Link(0)] == 1);
+  f.core->OnMessage(1, VerifyFixture::Link(0), message);
   CHECK(f.Counter("gossip_duplicates") == 1);
-  f.core->OnMessage(1, Fixture::Link(1), f.Forged(0, 2, 1, "{}"));
+  f.core->OnMessage(1, VerifyFixture::Link(1), f.Forged(0, 2, 1, "{}"));
   CHECK(f.Counter("dropped.bad_signature") == 1);
-  CHECK(f.host.closed == std::vector<LinkId>{Fixture::Link(1)});
+  CHECK(f.host.closed == std::vector<LinkId>{VerifyFixture::Link(1)});
   CHECK(f.host.delivered.size() == 1);
 }
 
@@ -237,7 +207,7 @@ TEST_CASE("envelopes stamped at the ends of the i64 range are outside the replay
   // Found with the mesh_core fuzz target: the skew was computed as now - sent_ms, which
   // overflows for sent_ms near INT64_MIN (UBSan). Wrapped, sent_ms = INT64_MIN + now gave a
   // skew of INT64_MIN, whose llabs is negative: the envelope passed the replay window.
-  Fixture f;
+  VerifyFixture f;
   f.host.answer_inline = true;
   const auto body = EncodeEvent("test", std::vector<uint8_t>{'{', '}'});
   uint64_t seq = 1;
@@ -245,7 +215,7 @@ TEST_CASE("envelopes stamped at the ends of the i64 range are outside the replay
        {std::numeric_limits<int64_t>::min() + f.host.now_ms, std::numeric_limits<int64_t>::min(),
         std::numeric_limits<int64_t>::max()}) {
     auto env = GossipEnvelope::Make(f.peers[0], GossipKind::kEvent, seq++, sent, body);
-    f.core->OnMessage(1, Fixture::Link(0), EncodeGossip(0, env.encoded));
+    f.core->OnMessage(1, VerifyFixture::Link(0), EncodeGossip(0, env.encoded));
   }
   CHECK(f.Counter("dropped.outside_replay_window") == 3);
   CHECK(f.host.delivered.empty());
