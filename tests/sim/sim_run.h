@@ -79,6 +79,17 @@ struct Run {
             {"t_ms", net->now()},     {"real_s", Seconds()}};
   }
   // What the nodes' gossip caches hold, summed, and the process's heap and queued events.
+  // Messages sent so far, by type.
+  nlohmann::json MessagesByType() const {
+    const char* names[] = {"",      "hello",  "ping",   "ack",    "ping_req",
+                           "sync",  "gossip", "direct", "disc",   "ihave",
+                           "graft", "prune",  "nack",   "digest", "pull"};
+    nlohmann::json by_type;
+    for (size_t t = 1; t < std::size(names); ++t) {
+      by_type[names[t]] = net->sent_of_type(static_cast<core::MessageType>(t));
+    }
+    return by_type;
+  }
   nlohmann::json MemoryLine() const {
     auto line = Line("memory");
     size_t seen = 0, recent = 0, missing = 0;
@@ -94,6 +105,7 @@ struct Run {
     line["missing_ids"] = missing;
     line["events_queued"] = net->events_queued();
     line["messages"] = net->messages_sent();
+    line["messages_by_type"] = MessagesByType();
     line["heap_mb"] = std::round(HeapMb());
     line["rss_now_mb"] = RssMb("VmRSS:");
     line["rss_mb"] = RssMb();
@@ -163,20 +175,16 @@ struct Run {
     line["coverage_999_ms_after_last_join"] = t999 < 0 ? -1 : t999 - last_join;
     line["coverage"] = Coverage(all);
     line["messages"] = net->messages_sent();
-    const char* names[] = {"",      "hello",  "ping",   "ack",    "ping_req",
-                           "sync",  "gossip", "direct", "disc",   "ihave",
-                           "graft", "prune",  "nack",   "digest", "pull"};
-    for (size_t t = 1; t < std::size(names); ++t) {
-      line["messages_by_type"][names[t]] = net->sent_of_type(static_cast<core::MessageType>(t));
-    }
+    line["messages_by_type"] = MessagesByType();
     line["published_suspect"] = net->published(core::GossipKind::kSuspect);
     line["published_records"] = net->published(core::GossipKind::kRecord);
     line["mbytes"] = net->bytes_sent() / 1'000'000;
     line["false_failed"] = net->false_dead();
     line["rss_mb"] = RssMb();
-    for (const char* c : {"gossip_hop_limit_reached", "tree_missing_given_up", "tree_graft_unknown",
-                          "tree_grafts_sent", "tree_prunes_sent", "gossip_duplicates",
-                          "tree_optimized", "dropped.missing_ids_full", "dropped.unknown_origin"}) {
+    for (const char* c :
+         {"gossip_hop_limit_reached", "tree_missing_given_up", "tree_graft_unknown",
+          "tree_grafts_sent", "tree_prunes_sent", "gossip_duplicates", "tree_optimized",
+          "tree_ihave_suppressed", "dropped.missing_ids_full", "dropped.unknown_origin"}) {
       line["counters"][c] = net->CounterSum(c);
     }
     const auto memo = GetSignatureMemoStats();

@@ -43,7 +43,7 @@ Core::Core(const Config& config, Host* host, std::string advertise, uint64_t inc
       members_(TableKey(host)),
       seen_(config.seen_ttl.count(), config.seen_cache_max, SeenKey(host)),
       missing_(0, IdHash(host)),
-      recent_(0, IdHash(host)),
+      recent_(TableKey(host)),
       own_counters_(counters ? nullptr : std::make_unique<Counters>()),
       counters_(counters ? counters : own_counters_.get()) {
   self_ = MemberRecord::Make(*config_.key, config_.certificate, advertise_, incarnation_, false,

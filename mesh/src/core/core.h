@@ -27,6 +27,7 @@
 #include "core/counters.h"
 #include "core/member_table.h"
 #include "core/messages.h"
+#include "core/recent_cache.h"
 #include "core/records.h"
 #include "core/seen_cache.h"
 #include "mesh/config.h"
@@ -329,11 +330,11 @@ class Core {
                LinkId except, bool flood = false);
   void RepairTree(int64_t now);
   void OnDuplicate(Link& link);
+  void PeerHas(Link& link, const GossipId& id, uint8_t peer_hops);
   void HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandleGraft(int64_t now, Link& link, std::span<const uint8_t> message);
   void Optimize(int64_t now, Link& link, const IHaveEntry& e);
   void TreeTick(int64_t now);
-  void ForgetOldestRecent();  // drops the oldest envelope kept for GRAFTs
   // Notes that `link` has envelope `id` (IHAVE, or a copy that came while another was being
   // checked), to GRAFT it from there if it does not arrive.
   // `wait`: how long to wait for a copy before the first GRAFT, if this opens the id's entry;
@@ -438,19 +439,11 @@ class Core {
     bool grafted = false;   // one GRAFT sent already: the next rounds ask two announcers
     LinkId owner = 0;       // the link whose announcement opened the entry (its share)
   };
-  struct Recent {
-    std::shared_ptr<const GossipEnvelope> envelope;
-    uint8_t hops = 0;             // what a GOSSIP of it from here carries: this node's distance
-    LinkId from = 0;              // the link it came on (0: published here)
-    std::vector<LinkId> grafted;  // links it was sent on in answer to GRAFT (once each)
-  };
   std::unordered_map<GossipId, Missing, GossipIdHash> missing_;
   std::set<std::pair<int64_t, GossipId>> missing_due_;  // (deadline, id) of missing_
-  std::unordered_map<GossipId, Recent, GossipIdHash> recent_;
-  std::deque<std::pair<int64_t, GossipId>> recent_order_;
-  size_t recent_bytes_ = 0;      // envelope bytes held in recent_ (at most tree_cache_bytes)
-  int64_t next_repair_ = 0;      // RepairTree: at most one per ihave_timeout,
-  bool repair_pending_ = false;  // and a link lost meanwhile makes one more then
+  RecentCache recent_;                           // at most tree_cache_ttl and tree_cache_bytes
+  int64_t next_repair_ = 0;                      // RepairTree: at most one per ihave_timeout,
+  bool repair_pending_ = false;                  // and a link lost meanwhile makes one more then
   std::map<uint64_t, PendingRequest> requests_;  // by request id
   uint64_t next_request_id_ = 1;
   std::map<PublicKey, std::deque<Outgoing>> queued_;

@@ -15,6 +15,9 @@
 
 namespace mesh::core {
 
+// Plumtree's tree optimisation swaps an eager path for a lazy one this many hops shorter.
+constexpr int kOptimizeHops = 3;
+
 Hello Core::MakeHello(bool want_active) const {
   return Hello{want_active, self_.encoded, config_.tree_broadcast};
 }
@@ -28,20 +31,10 @@ void Core::Forward(int64_t now, const std::shared_ptr<const GossipEnvelope>& env
   const GossipId id{env->origin, env->seq};
   if (LiveMembers() + 1 < config_.tree_min_members) flood = true;
   if (config_.tree_broadcast) {
-    // Once in the expiry order even if forwarded twice (a republish).
-    auto [it, added] = recent_.try_emplace(id);
-    if (added) {
-      recent_order_.emplace_back(now, id);
-    } else {
-      recent_bytes_ -= it->second.envelope->encoded.size();
-    }
-    it->second = Recent{env, hops, except, {}};
-    recent_bytes_ += env->encoded.size();
+    recent_.Put(now, env, hops, except);
     // A flood of valid envelopes must not hold more than tree_cache_bytes for GRAFTs: the
     // oldest go first (a GRAFT for them is answered as unknown).
-    while (recent_bytes_ > config_.tree_cache_bytes && recent_order_.size() > 1) {
-      ForgetOldestRecent();
-    }
+    recent_.Expire(now, config_.tree_cache_ttl.count(), config_.tree_cache_bytes);
   }
   std::vector<uint8_t> message;
   for (Link* link : ActiveLinks()) {
@@ -92,6 +85,24 @@ void Core::OnDuplicate(Link& link) {
   SendTo(link, EncodePrune());
 }
 
+// The peer on `link` has this envelope (it announced it, or pushed a copy): an IHAVE of it
+// still queued for that link would only cost the peer a lookup, so it is dropped, unless it
+// shows a path short enough to make the peer swap (Optimize). About half the IHAVE ids at
+// scale: of two lazy neighbours, the one that batches first usually tells the other in time.
+// The queue is scanned only while short (one tick's envelopes, normally).
+void Core::PeerHas(Link& link, const GossipId& id, uint8_t peer_hops) {
+  constexpr size_t kScanMax = 64;
+  auto& queue = link.lazy;
+  if (queue.size() > kScanMax) return;
+  for (auto it = queue.begin(); it != queue.end(); ++it) {
+    if (it->id != id) continue;
+    if (it->hops + 1 + kOptimizeHops <= peer_hops) return;
+    queue.erase(it);
+    Count("tree_ihave_suppressed");
+    return;
+  }
+}
+
 void Core::HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message) {
   std::vector<IHaveEntry> entries;
   if (!DecodeIHave(message, &entries).ok()) return ProtocolError(link, "malformed_ihave");
@@ -102,6 +113,7 @@ void Core::HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message
   bool graft_now = false;
   for (const IHaveEntry& e : entries) {
     if (Known(e.id)) {
+      PeerHas(link, e.id, e.hops);
       Optimize(now, link, e);
       continue;
     }
@@ -185,18 +197,17 @@ void Core::EraseMissing(const GossipId& id) {
 // parent: the swap goes only to an active tree link, at most once per probe_interval per
 // link, and hops 0 (the origin itself) is believed only from the origin.
 void Core::Optimize(int64_t now, Link& link, const IHaveEntry& e) {
-  constexpr int kOptimizeHops = 3;
   if (!link.active || !link.tree || link.closing) return;
   if (e.hops == 0 && e.id.origin != link.peer.subject) return;
-  auto it = recent_.find(e.id);
-  if (it == recent_.end() || it->second.from == 0 || it->second.from == link.id) return;
-  if (e.hops + 1 + kOptimizeHops > it->second.hops) return;
+  RecentCache::Entry* kept = recent_.Find(e.id);
+  if (kept == nullptr || kept->from == 0 || kept->from == link.id) return;
+  if (e.hops + 1 + kOptimizeHops > kept->hops) return;
   if (now < link.next_optimize) {
     Count("tree_optimize_limited");
     return;
   }
   link.next_optimize = now + config_.probe_interval.count();
-  auto parent = links_.find(it->second.from);
+  auto parent = links_.find(kept->from);
   Count("tree_optimized");
   link.eager = true;
   link.pruned = false;
@@ -206,8 +217,8 @@ void Core::Optimize(int64_t now, Link& link, const IHaveEntry& e) {
     parent->second.pruned = true;
     SendTo(parent->second, EncodePrune());
   }
-  it->second.hops = static_cast<uint8_t>(e.hops + 1);
-  it->second.from = link.id;
+  kept->hops = static_cast<uint8_t>(e.hops + 1);
+  kept->from = link.id;
 }
 
 // Answers with the envelopes still kept. Each id goes at most once per link (a GRAFT may
@@ -225,12 +236,12 @@ void Core::HandleGraft(int64_t now, Link& link, std::span<const uint8_t> message
   const size_t budget = config_.send_queue_bytes / 2;
   size_t bytes = 0;
   for (const GossipId& id : ids) {
-    auto it = recent_.find(id);
-    if (it == recent_.end()) {
+    RecentCache::Entry* kept = recent_.Find(id);
+    if (kept == nullptr) {
       Count("tree_graft_unknown");
       continue;
     }
-    Recent& r = it->second;
+    RecentCache::Entry& r = *kept;
     if (std::find(r.grafted.begin(), r.grafted.end(), link.id) != r.grafted.end()) {
       Count("tree_graft_repeated");
       continue;
@@ -268,19 +279,7 @@ void Core::TreeTick(int64_t now) {
     }
   }
   SendDueGrafts(now);
-  while (!recent_order_.empty() &&
-         now - recent_order_.front().first > config_.tree_cache_ttl.count()) {
-    ForgetOldestRecent();
-  }
-}
-
-void Core::ForgetOldestRecent() {
-  auto it = recent_.find(recent_order_.front().second);
-  if (it != recent_.end()) {
-    recent_bytes_ -= it->second.envelope->encoded.size();
-    recent_.erase(it);
-  }
-  recent_order_.pop_front();
+  recent_.Expire(now, config_.tree_cache_ttl.count(), config_.tree_cache_bytes);
 }
 
 // Due GRAFTs: pull each missing envelope from its first announcer still linked; without an
