@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/counters.h"
+#include "core/deadline_heap.h"
 #include "core/member_table.h"
 #include "core/messages.h"
 #include "core/recent_cache.h"
@@ -300,6 +301,10 @@ class Core {
   void ProbeFailed(int64_t now, const PublicKey& target);
   void SuspicionTick(int64_t now);
   int64_t SuspicionTimeout(const Suspicion& s) const;
+  // The deadline of a suspicions_ slot, for suspicion_deadlines_.
+  auto SuspicionDeadline() const {
+    return [this](uint32_t slot) { return suspicions_[slot].deadline; };
+  }
   void ReapTick(int64_t now);
   MemberInfo Info(const Member& m) const;
   size_t LiveMembers() const { return live_; }
@@ -393,8 +398,8 @@ class Core {
   // leaves its old entry behind, skipped when it comes up.
   std::vector<Suspicion> suspicions_;
   std::vector<uint32_t> free_suspicions_;
-  std::vector<std::pair<int64_t, uint32_t>> suspicion_deadlines_;
-  std::vector<uint32_t> dead_;  // positions of failed members (Member::slot), for redials
+  DeadlineHeap suspicion_deadlines_;  // suspicions_ slots by deadline
+  std::vector<uint32_t> dead_;        // positions of failed members (Member::slot), for redials
   // Claims made while handling one tick or message, published together at its end.
   std::vector<Claim> suspicions_to_publish_;
   std::vector<Claim> failures_to_publish_;

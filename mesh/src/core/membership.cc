@@ -122,8 +122,7 @@ bool Core::Confirm(Suspicion& s, const PublicKey& by) {
 
 void Core::SetDeadline(Suspicion& s, int64_t deadline) {
   s.deadline = deadline;
-  suspicion_deadlines_.emplace_back(deadline, s.member);
-  std::push_heap(suspicion_deadlines_.begin(), suspicion_deadlines_.end(), std::greater<>());
+  suspicion_deadlines_.Set(static_cast<uint32_t>(&s - suspicions_.data()), SuspicionDeadline());
 }
 
 void Core::SetState(int64_t now, size_t pos, MemberState state, uint64_t incarnation) {
@@ -159,7 +158,8 @@ void Core::Track(size_t pos, std::optional<MemberState> from, std::optional<Memb
   if (to) ++by_state_[static_cast<size_t>(*to)];
   Member& m = *members_.At(pos);
   const auto at = static_cast<uint32_t>(pos);
-  if (from == MemberState::kSuspect && m.slot != 0) {  // its deadline entry is skipped
+  if (from == MemberState::kSuspect && m.slot != 0) {
+    suspicion_deadlines_.Erase(m.slot - 1, SuspicionDeadline());
     free_suspicions_.push_back(m.slot - 1);
     m.slot = 0;
   }
@@ -236,14 +236,13 @@ int64_t Core::SuspicionTimeout(const Suspicion& s) const {
 
 void Core::SuspicionTick(int64_t now) {
   auto& heap = suspicion_deadlines_;
-  while (!heap.empty() && heap.front().first <= now) {
-    const auto [deadline, pos] = heap.front();
-    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
-    heap.pop_back();
+  while (!heap.empty() && suspicions_[heap.top()].deadline <= now) {
+    const uint32_t slot = heap.top();
+    const uint32_t pos = suspicions_[slot].member;
     const Member* m = pos < members_.positions() ? members_.At(pos) : nullptr;
-    if (m == nullptr || m->state != MemberState::kSuspect ||
-        suspicions_[m->slot - 1].deadline != deadline) {
-      continue;  // refuted, failed or re-timed since
+    if (m == nullptr || m->state != MemberState::kSuspect || m->slot != slot + 1) {
+      heap.Erase(slot, SuspicionDeadline());  // cannot happen: Track takes ended ones out
+      continue;
     }
     const uint64_t inc = m->state_incarnation;
     const PublicKey id = m->record->id();

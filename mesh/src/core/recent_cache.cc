@@ -7,7 +7,7 @@
 
 namespace mesh::core {
 
-RecentCache::RecentCache(std::array<uint8_t, 16> key) : key_(key), slots_(64) {}
+RecentCache::RecentCache(std::array<uint8_t, 16> key) : key_(key), slots_(kMinSlots) {}
 
 uint64_t RecentCache::Digest(const GossipId& id) const {
   uint8_t in[40];
@@ -47,7 +47,7 @@ void RecentCache::Put(int64_t now, std::shared_ptr<const GossipEnvelope> envelop
     e.grafted.clear();
     return;
   }
-  if (2 * (entries_.size() + 1) > slots_.size()) Grow();
+  if (2 * (entries_.size() + 1) > slots_.size()) Resize(slots_.size() * 2);
   bytes_ += envelope->encoded.size();
   entries_.push_back(Entry{std::move(envelope), now, digest, from, hops, {}});
   slots_[SlotOf(digest, id)] = Slot{digest, first_ + entries_.size() - 1};
@@ -58,6 +58,10 @@ void RecentCache::Expire(int64_t now, int64_t ttl_ms, size_t max_bytes) {
     PopOldest();
   }
   if (entries_.size() == 1 && now - entries_.front().time > ttl_ms) PopOldest();
+  // After a burst the index shrinks again, down to a quarter full at most.
+  if (slots_.size() > kMinSlots && 8 * entries_.size() < slots_.size()) {
+    Resize(slots_.size() / 2);
+  }
 }
 
 void RecentCache::PopOldest() {
@@ -73,9 +77,9 @@ void RecentCache::PopOldest() {
   ++first_;
 }
 
-void RecentCache::Grow() {
+void RecentCache::Resize(size_t slots) {
   std::vector<Slot> old = std::move(slots_);
-  slots_.assign(old.size() * 2, Slot{});
+  slots_.assign(slots, Slot{});
   const size_t mask = slots_.size() - 1;
   for (const Slot& s : old) {
     if (s.digest == 0) continue;

@@ -6,8 +6,9 @@
 // Compact, as a node takes in thousands of envelopes a second after a mass failure: the
 // entries (about 72 bytes each) sit in arrival order, found through an open-addressing index
 // of 64-bit SipHash-2-4 digests of the id, under a key random to each cache (16 bytes a slot,
-// at most half full). A digest match is confirmed against the envelope's own id, so two ids
-// that share a digest cost a probe step, never a wrong answer. Not thread-safe.
+// between an eighth and half full, once past 64 slots). A digest match is confirmed against the
+// envelope's own id, so two ids that share a digest cost a probe step, never a wrong answer. Not
+// thread-safe.
 #ifndef MESH_CORE_RECENT_CACHE_H_
 #define MESH_CORE_RECENT_CACHE_H_
 
@@ -48,6 +49,7 @@ class RecentCache {
 
   size_t size() const { return entries_.size(); }
   size_t bytes() const { return bytes_; }
+  size_t index_slots() const { return slots_.size(); }
 
  private:
   struct Slot {
@@ -58,7 +60,9 @@ class RecentCache {
   // The slot holding `digest` with an entry whose envelope has `id`, or the empty slot that
   // ends its run.
   size_t SlotOf(uint64_t digest, const GossipId& id) const;
-  void Grow();
+  void Resize(size_t slots);  // a power of two, more than twice the entries
+
+  static constexpr size_t kMinSlots = 64;
   void PopOldest();
 
   std::array<uint8_t, 16> key_;

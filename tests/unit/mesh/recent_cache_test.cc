@@ -119,3 +119,20 @@ TEST_CASE("recent cache: agrees with a map through growth and expiry", "[recent_
   }
   CHECK(recent.bytes() == 10 * model.size());
 }
+
+TEST_CASE("recent cache: the index shrinks again after a burst", "[recent_cache]") {
+  RecentCache recent(Key());
+  for (uint64_t s = 0; s < 10000; ++s) recent.Put(0, Envelope(1, s, 1), 0, 1);
+  const size_t burst = recent.index_slots();
+  CHECK(burst >= 2 * 10000);
+  recent.Put(5000, Envelope(2, 1, 1), 0, 1);
+  recent.Put(5000, Envelope(2, 2, 1), 0, 1);
+  recent.Expire(5000, 3000, 1 << 20);
+  CHECK(recent.size() == 2);
+  CHECK(recent.index_slots() < burst);
+  for (int i = 0; i < 20; ++i) recent.Expire(5000, 3000, 1 << 20);  // one halving a call
+  CHECK(recent.index_slots() == 64);
+  CHECK(recent.Find(GossipId{Origin(2), 1}) != nullptr);
+  CHECK(recent.Find(GossipId{Origin(2), 2}) != nullptr);
+  CHECK(recent.Find(GossipId{Origin(1), 9999}) == nullptr);
+}
