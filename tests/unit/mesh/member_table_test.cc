@@ -7,19 +7,16 @@
 #include <map>
 #include <random>
 
+#include "table_keys.h"
+
 using mesh::PublicKey;
 using mesh::core::MemberEntry;
 using mesh::core::MemberRecord;
 using mesh::core::MemberTable;
+using mesh::test::NumberedKey;
+using mesh::test::TableKey;
 
 namespace {
-
-PublicKey KeyOf(uint64_t n) {
-  PublicKey key{};
-  for (size_t i = 0; i < 8; ++i) key[i] = static_cast<uint8_t>(n >> (8 * i));
-  key[31] = 0x5a;
-  return key;
-}
 
 MemberEntry EntryFor(const PublicKey& id, uint64_t incarnation) {
   MemberRecord record;
@@ -31,40 +28,34 @@ MemberEntry EntryFor(const PublicKey& id, uint64_t incarnation) {
   return e;
 }
 
-std::array<uint8_t, 16> Key(uint8_t b) {
-  std::array<uint8_t, 16> k{};
-  k.fill(b);
-  return k;
-}
-
 }  // namespace
 
 TEST_CASE("member table: insert, find, erase, and positions that stay put", "[member_table]") {
-  MemberTable t(Key(1));
+  MemberTable t(TableKey(1));
   CHECK(t.empty());
-  CHECK(t.Find(KeyOf(1)) == nullptr);
+  CHECK(t.Find(NumberedKey(1)) == nullptr);
   CHECK(t.FirstFrom(7) == MemberTable::kNone);
 
-  const size_t a = t.Insert(EntryFor(KeyOf(1), 10));
-  const size_t b = t.Insert(EntryFor(KeyOf(2), 20));
-  const size_t c = t.Insert(EntryFor(KeyOf(3), 30));
+  const size_t a = t.Insert(EntryFor(NumberedKey(1), 10));
+  const size_t b = t.Insert(EntryFor(NumberedKey(2), 20));
+  const size_t c = t.Insert(EntryFor(NumberedKey(3), 30));
   CHECK(t.size() == 3);
-  CHECK(t.Locate(KeyOf(2)) == b);
-  MemberEntry* second = t.Find(KeyOf(2));
+  CHECK(t.Locate(NumberedKey(2)) == b);
+  MemberEntry* second = t.Find(NumberedKey(2));
   REQUIRE(second != nullptr);
   CHECK(second->record->incarnation == 20);
 
   // Erasing one member leaves the others' addresses and positions alone.
   t.Erase(a);
   CHECK(t.size() == 2);
-  CHECK(t.Find(KeyOf(1)) == nullptr);
+  CHECK(t.Find(NumberedKey(1)) == nullptr);
   CHECK(t.At(a) == nullptr);
-  CHECK(t.Find(KeyOf(2)) == second);
-  CHECK(t.Locate(KeyOf(3)) == c);
+  CHECK(t.Find(NumberedKey(2)) == second);
+  CHECK(t.Locate(NumberedKey(3)) == c);
 
   // The erased position is reused, and FirstFrom walks past free positions, wrapping.
   CHECK(t.FirstFrom(a) == b);
-  const size_t d = t.Insert(EntryFor(KeyOf(4), 40));
+  const size_t d = t.Insert(EntryFor(NumberedKey(4), 40));
   CHECK(d == a);
   CHECK(t.positions() == 3);
   CHECK(t.FirstFrom(c + 1) == d);  // wraps to position 0
@@ -77,10 +68,10 @@ TEST_CASE("member table: random inserts and erases agree with a map", "[member_t
   // Few distinct ids over many operations: long probe runs, wrap-around at the end of the
   // index, growth while full of erased-and-reused positions.
   std::mt19937_64 rng(7);
-  MemberTable t(Key(9));
+  MemberTable t(TableKey(9));
   std::map<PublicKey, uint64_t> model;  // id -> incarnation
   for (int op = 0; op < 200000; ++op) {
-    const PublicKey id = KeyOf(rng() % 3000);
+    const PublicKey id = NumberedKey(rng() % 3000);
     const size_t pos = t.Locate(id);
     REQUIRE((pos != MemberTable::kNone) == (model.count(id) > 0));
     if (pos == MemberTable::kNone) {
@@ -112,25 +103,25 @@ TEST_CASE("member table: random inserts and erases agree with a map", "[member_t
 TEST_CASE("member table: two ids with the same tag are told apart", "[member_table]") {
   // Lookups compare whole ids, not the 32-bit tags, which meet by chance at a few thousand
   // members. Find two ids that share a tag (a birthday search), and check both directions.
-  MemberTable t(Key(3));
+  MemberTable t(TableKey(3));
   std::map<uint32_t, uint64_t> by_tag;
   uint64_t first = 0, second = 0;
   for (uint64_t n = 0;; ++n) {
-    auto [it, added] = by_tag.emplace(t.Tag(KeyOf(n)), n);
+    auto [it, added] = by_tag.emplace(t.Tag(NumberedKey(n)), n);
     if (!added) {
       first = it->second;
       second = n;
       break;
     }
   }
-  REQUIRE(t.Tag(KeyOf(first)) == t.Tag(KeyOf(second)));
-  const size_t a = t.Insert(EntryFor(KeyOf(first), 1));
-  CHECK(t.Find(KeyOf(second)) == nullptr);
-  const size_t b = t.Insert(EntryFor(KeyOf(second), 2));
-  CHECK(t.Locate(KeyOf(first)) == a);
-  CHECK(t.Locate(KeyOf(second)) == b);
+  REQUIRE(t.Tag(NumberedKey(first)) == t.Tag(NumberedKey(second)));
+  const size_t a = t.Insert(EntryFor(NumberedKey(first), 1));
+  CHECK(t.Find(NumberedKey(second)) == nullptr);
+  const size_t b = t.Insert(EntryFor(NumberedKey(second), 2));
+  CHECK(t.Locate(NumberedKey(first)) == a);
+  CHECK(t.Locate(NumberedKey(second)) == b);
   t.Erase(a);
-  CHECK(t.Find(KeyOf(first)) == nullptr);
-  REQUIRE(t.Find(KeyOf(second)) != nullptr);
-  CHECK(t.Find(KeyOf(second))->record->incarnation == 2);
+  CHECK(t.Find(NumberedKey(first)) == nullptr);
+  REQUIRE(t.Find(NumberedKey(second)) != nullptr);
+  CHECK(t.Find(NumberedKey(second))->record->incarnation == 2);
 }

@@ -6,61 +6,52 @@
 #include <map>
 #include <random>
 
+#include "table_keys.h"
+
 using mesh::PublicKey;
 using mesh::core::GossipEnvelope;
 using mesh::core::GossipId;
 using mesh::core::RecentCache;
+using mesh::test::NumberedKey;
+using mesh::test::TableKey;
 
 namespace {
 
-PublicKey Origin(uint32_t n) {
-  PublicKey key{};
-  for (size_t i = 0; i < 4; ++i) key[i] = static_cast<uint8_t>(n >> (8 * i));
-  key[31] = 0x5a;
-  return key;
-}
-
 std::shared_ptr<const GossipEnvelope> Envelope(uint32_t origin, uint64_t seq, size_t bytes = 100) {
   auto env = std::make_shared<GossipEnvelope>();
-  env->origin = Origin(origin);
+  env->origin = NumberedKey(origin);
   env->seq = seq;
   env->encoded.assign(bytes, static_cast<uint8_t>(seq));
   return env;
 }
 
-std::array<uint8_t, 16> Key() {
-  std::array<uint8_t, 16> k{};
-  k.fill(0x17);
-  return k;
-}
-
 }  // namespace
 
 TEST_CASE("recent cache: finds what it keeps, by origin and sequence", "[recent_cache]") {
-  RecentCache recent(Key());
+  RecentCache recent(TableKey(0x17));
   recent.Put(0, Envelope(1, 5), /*hops=*/3, /*from=*/7);
   recent.Put(0, Envelope(2, 5), 1, 0);
-  const RecentCache::Entry* e = recent.Find(GossipId{Origin(1), 5});
+  const RecentCache::Entry* e = recent.Find(GossipId{NumberedKey(1), 5});
   REQUIRE(e != nullptr);
   CHECK(e->hops == 3);
   CHECK(e->from == 7);
-  CHECK(e->envelope->origin == Origin(1));
-  CHECK(recent.Find(GossipId{Origin(2), 5})->from == 0);
-  CHECK(recent.Find(GossipId{Origin(1), 6}) == nullptr);
-  CHECK(recent.Find(GossipId{Origin(3), 5}) == nullptr);
+  CHECK(e->envelope->origin == NumberedKey(1));
+  CHECK(recent.Find(GossipId{NumberedKey(2), 5})->from == 0);
+  CHECK(recent.Find(GossipId{NumberedKey(1), 6}) == nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(3), 5}) == nullptr);
   CHECK(recent.size() == 2);
   CHECK(recent.bytes() == 200);
 }
 
 TEST_CASE("recent cache: a republish takes the new envelope in the old place", "[recent_cache]") {
-  RecentCache recent(Key());
+  RecentCache recent(TableKey(0x17));
   recent.Put(0, Envelope(1, 1), 2, 4);
-  recent.Find(GossipId{Origin(1), 1})->grafted.push_back(9);
+  recent.Find(GossipId{NumberedKey(1), 1})->grafted.push_back(9);
   recent.Put(10, Envelope(2, 1), 2, 4);
   recent.Put(20, Envelope(1, 1, 300), 0, 0);  // the same id again, bigger
   CHECK(recent.size() == 2);
   CHECK(recent.bytes() == 400);
-  const RecentCache::Entry* e = recent.Find(GossipId{Origin(1), 1});
+  const RecentCache::Entry* e = recent.Find(GossipId{NumberedKey(1), 1});
   REQUIRE(e != nullptr);
   CHECK(e->hops == 0);
   CHECK(e->from == 0);
@@ -68,33 +59,33 @@ TEST_CASE("recent cache: a republish takes the new envelope in the old place", "
   CHECK(e->envelope->encoded.size() == 300);
   // It is still the oldest: it leaves first, at its first time plus the TTL.
   recent.Expire(/*now=*/1001, /*ttl_ms=*/1000, /*max_bytes=*/1 << 20);
-  CHECK(recent.Find(GossipId{Origin(1), 1}) == nullptr);
-  CHECK(recent.Find(GossipId{Origin(2), 1}) != nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(1), 1}) == nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(2), 1}) != nullptr);
   CHECK(recent.bytes() == 100);
 }
 
 TEST_CASE("recent cache: expiry by age, and by bytes down to the newest", "[recent_cache]") {
-  RecentCache recent(Key());
+  RecentCache recent(TableKey(0x17));
   for (uint64_t s = 1; s <= 5; ++s) recent.Put(static_cast<int64_t>(s) * 100, Envelope(1, s), 0, 1);
   recent.Expire(/*now=*/1250, /*ttl_ms=*/1000, /*max_bytes=*/1 << 20);  // kept at 100, 200
   CHECK(recent.size() == 3);
-  CHECK(recent.Find(GossipId{Origin(1), 2}) == nullptr);
-  CHECK(recent.Find(GossipId{Origin(1), 3}) != nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(1), 2}) == nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(1), 3}) != nullptr);
   recent.Expire(1250, 1000, /*max_bytes=*/150);
   CHECK(recent.size() == 1);
-  CHECK(recent.Find(GossipId{Origin(1), 5}) != nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(1), 5}) != nullptr);
   recent.Expire(1250, 1000, /*max_bytes=*/10);  // over the bound, but the newest stays
   CHECK(recent.size() == 1);
   recent.Expire(1501, 1000, 1 << 20);  // and leaves by age
   CHECK(recent.size() == 0);
   CHECK(recent.bytes() == 0);
-  CHECK(recent.Find(GossipId{Origin(1), 5}) == nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(1), 5}) == nullptr);
 }
 
 TEST_CASE("recent cache: agrees with a map through growth and expiry", "[recent_cache]") {
   // 20,000 puts from 300 origins, some ids again, with expiry as time goes: the index grows
   // and entries leave from the middle of probe runs.
-  RecentCache recent(Key());
+  RecentCache recent(TableKey(0x17));
   std::map<std::pair<uint32_t, uint64_t>, std::pair<int64_t, uint8_t>> model;  // -> (time, hops)
   std::mt19937_64 rng(7);
   constexpr int64_t kTtl = 500;
@@ -110,18 +101,18 @@ TEST_CASE("recent cache: agrees with a map through growth and expiry", "[recent_
     if (now % 97 == 0) {
       REQUIRE(recent.size() == model.size());
       for (const auto& [id, value] : model) {
-        const RecentCache::Entry* e = recent.Find(GossipId{Origin(id.first), id.second});
+        const RecentCache::Entry* e = recent.Find(GossipId{NumberedKey(id.first), id.second});
         REQUIRE(e != nullptr);
         REQUIRE(e->hops == value.second);
       }
-      REQUIRE(recent.Find(GossipId{Origin(301), 1}) == nullptr);
+      REQUIRE(recent.Find(GossipId{NumberedKey(301), 1}) == nullptr);
     }
   }
   CHECK(recent.bytes() == 10 * model.size());
 }
 
 TEST_CASE("recent cache: the index shrinks again after a burst", "[recent_cache]") {
-  RecentCache recent(Key());
+  RecentCache recent(TableKey(0x17));
   for (uint64_t s = 0; s < 10000; ++s) recent.Put(0, Envelope(1, s, 1), 0, 1);
   const size_t burst = recent.index_slots();
   CHECK(burst >= 2 * 10000);
@@ -132,7 +123,7 @@ TEST_CASE("recent cache: the index shrinks again after a burst", "[recent_cache]
   CHECK(recent.index_slots() < burst);
   for (int i = 0; i < 20; ++i) recent.Expire(5000, 3000, 1 << 20);  // one halving a call
   CHECK(recent.index_slots() == 64);
-  CHECK(recent.Find(GossipId{Origin(2), 1}) != nullptr);
-  CHECK(recent.Find(GossipId{Origin(2), 2}) != nullptr);
-  CHECK(recent.Find(GossipId{Origin(1), 9999}) == nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(2), 1}) != nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(2), 2}) != nullptr);
+  CHECK(recent.Find(GossipId{NumberedKey(1), 9999}) == nullptr);
 }

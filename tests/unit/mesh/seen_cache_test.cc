@@ -4,73 +4,60 @@
 
 #include <catch2/catch.hpp>
 
+#include "table_keys.h"
+
 using mesh::PublicKey;
 using mesh::core::SeenCache;
-
-namespace {
-
-PublicKey Origin(uint32_t n) {
-  PublicKey key{};
-  for (size_t i = 0; i < 4; ++i) key[i] = static_cast<uint8_t>(n >> (8 * i));
-  key[20] = 0xa5;
-  return key;
-}
-
-std::array<uint8_t, 16> Key() {
-  std::array<uint8_t, 16> k{};
-  k.fill(0x42);
-  return k;
-}
-
-}  // namespace
+using mesh::test::NumberedKey;
+using mesh::test::TableKey;
 
 TEST_CASE("seen cache: an id is new once", "[seen_cache]") {
-  SeenCache seen(/*ttl_ms=*/1000, /*max_entries=*/100, Key());
-  CHECK(seen.IsNew(Origin(1), 5));
-  seen.Insert(0, Origin(1), 5);
-  CHECK_FALSE(seen.IsNew(Origin(1), 5));
-  CHECK(seen.IsNew(Origin(1), 4));  // out of order, not yet seen, above any floor
-  CHECK(seen.IsNew(Origin(2), 5));  // another origin
+  SeenCache seen(/*ttl_ms=*/1000, /*max_entries=*/100, TableKey(0x42));
+  CHECK(seen.IsNew(NumberedKey(1), 5));
+  seen.Insert(0, NumberedKey(1), 5);
+  CHECK_FALSE(seen.IsNew(NumberedKey(1), 5));
+  CHECK(seen.IsNew(NumberedKey(1), 4));  // out of order, not yet seen, above any floor
+  CHECK(seen.IsNew(NumberedKey(2), 5));  // another origin
   CHECK(seen.size() == 1);
 }
 
 TEST_CASE("seen cache: expired and evicted ids leave a floor behind", "[seen_cache]") {
-  SeenCache seen(/*ttl_ms=*/1000, /*max_entries=*/2, Key());
-  seen.Insert(0, Origin(1), 10);
+  SeenCache seen(/*ttl_ms=*/1000, /*max_entries=*/2, TableKey(0x42));
+  seen.Insert(0, NumberedKey(1), 10);
   seen.Expire(1001);
   CHECK(seen.size() == 0);
-  CHECK_FALSE(seen.IsNew(Origin(1), 10));  // gone from the cache, below the floor
-  CHECK_FALSE(seen.IsNew(Origin(1), 3));
-  CHECK(seen.IsNew(Origin(1), 11));
+  CHECK_FALSE(seen.IsNew(NumberedKey(1), 10));  // gone from the cache, below the floor
+  CHECK_FALSE(seen.IsNew(NumberedKey(1), 3));
+  CHECK(seen.IsNew(NumberedKey(1), 11));
 
   // Past max_entries the oldest leaves at once.
-  seen.Insert(2000, Origin(2), 7);
-  seen.Insert(2001, Origin(3), 8);
-  seen.Insert(2002, Origin(3), 9);
+  seen.Insert(2000, NumberedKey(2), 7);
+  seen.Insert(2001, NumberedKey(3), 8);
+  seen.Insert(2002, NumberedKey(3), 9);
   CHECK(seen.size() == 2);
-  CHECK_FALSE(seen.IsNew(Origin(2), 7));
-  CHECK_FALSE(seen.IsNew(Origin(2), 6));
-  CHECK(seen.IsNew(Origin(2), 8));
+  CHECK_FALSE(seen.IsNew(NumberedKey(2), 7));
+  CHECK_FALSE(seen.IsNew(NumberedKey(2), 6));
+  CHECK(seen.IsNew(NumberedKey(2), 8));
 }
 
 TEST_CASE("seen cache: forgetting origins keeps the others' floors", "[seen_cache]") {
   // 5,000 origins through expiry: the floor table grows, then losing every other origin
   // moves entries around in it.
-  SeenCache seen(/*ttl_ms=*/10, /*max_entries=*/1'000'000, Key());
+  SeenCache seen(/*ttl_ms=*/10, /*max_entries=*/1'000'000, TableKey(0x42));
   constexpr uint32_t kOrigins = 5000;
-  for (uint32_t n = 0; n < kOrigins; ++n) seen.Insert(0, Origin(n), 100 + n);
+  for (uint32_t n = 0; n < kOrigins; ++n) seen.Insert(0, NumberedKey(n), 100 + n);
   seen.Expire(100);
   CHECK(seen.size() == 0);
-  for (uint32_t n = 0; n < kOrigins; n += 2) seen.ForgetOrigin(Origin(n));
+  for (uint32_t n = 0; n < kOrigins; n += 2) seen.ForgetOrigin(NumberedKey(n));
   for (uint32_t n = 0; n < kOrigins; ++n) {
     INFO("origin " << n);
     if (n % 2 == 0) {
-      REQUIRE(seen.IsNew(Origin(n), 100 + n));  // forgotten: a reaped member starts over
+      REQUIRE(seen.IsNew(NumberedKey(n), 100 + n));  // forgotten: a reaped member starts over
     } else {
-      REQUIRE_FALSE(seen.IsNew(Origin(n), 100 + n));
-      REQUIRE(seen.IsNew(Origin(n), 101 + n));
+      REQUIRE_FALSE(seen.IsNew(NumberedKey(n), 100 + n));
+      REQUIRE(seen.IsNew(NumberedKey(n), 101 + n));
     }
   }
-  seen.ForgetOrigin(Origin(kOrigins + 7));  // never seen: nothing happens
-  CHECK_FALSE(seen.IsNew(Origin(1), 101));
+  seen.ForgetOrigin(NumberedKey(kOrigins + 7));  // never seen: nothing happens
+  CHECK_FALSE(seen.IsNew(NumberedKey(1), 101));
 }
