@@ -394,8 +394,7 @@ class Core {
   size_t live_ = 0;                           // alive or suspect members
   std::array<size_t, 4> by_state_{};          // members by MemberState (Track), for the gauges
   // Suspicions, in slots a suspect member's entry points to (Member::slot), reused; and
-  // their deadlines, a min-heap of (deadline, member position) where a changed deadline
-  // leaves its old entry behind, skipped when it comes up.
+  // the slots by deadline, each once (a confirmation moves it).
   std::vector<Suspicion> suspicions_;
   std::vector<uint32_t> free_suspicions_;
   DeadlineHeap suspicion_deadlines_;  // suspicions_ slots by deadline

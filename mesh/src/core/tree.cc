@@ -87,9 +87,9 @@ void Core::OnDuplicate(Link& link) {
 
 // The peer on `link` has this envelope (it announced it, or pushed a copy): an IHAVE of it
 // still queued for that link would only cost the peer a lookup, so it is dropped, unless it
-// shows a path short enough to make the peer swap (Optimize). About half the IHAVE ids at
-// scale: of two lazy neighbours, the one that batches first usually tells the other in time.
-// The queue is scanned only while short (one tick's envelopes, normally).
+// shows a path short enough to make the peer swap (Optimize). Of two lazy neighbours, the
+// one that batches first often tells the other in time: 14% of the ids in a 2,000-node
+// simulated join. The queue is scanned only while short (one tick's envelopes, normally).
 void Core::PeerHas(Link& link, const GossipId& id, uint8_t peer_hops) {
   constexpr size_t kScanMax = 64;
   auto& queue = link.lazy;
