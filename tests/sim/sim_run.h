@@ -181,11 +181,10 @@ struct Run {
     line["mbytes"] = net->bytes_sent() / 1'000'000;
     line["false_failed"] = net->false_dead();
     line["rss_mb"] = RssMb();
-    for (const char* c :
-         {"gossip_hop_limit_reached", "tree_missing_given_up", "tree_graft_unknown",
-          "tree_grafts_sent", "tree_prunes_sent", "gossip_duplicates", "tree_optimized",
-          "tree_ihave_suppressed", "tree_repairs", "links_trimmed", "tree_ihave_ids_out",
-          "dropped.missing_ids_full", "dropped.unknown_origin"}) {
+    for (const char* c : {"gossip_hop_limit_reached", "tree_missing_given_up", "tree_graft_unknown",
+                          "tree_grafts_sent", "tree_prunes_sent", "gossip_duplicates",
+                          "tree_optimized", "tree_repairs", "links_trimmed", "tree_ihave_ids_out",
+                          "dropped.missing_ids_full", "dropped.unknown_origin"}) {
       line["counters"][c] = net->CounterSum(c);
     }
     const auto memo = GetSignatureMemoStats();

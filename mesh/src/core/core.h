@@ -335,7 +335,6 @@ class Core {
                LinkId except, bool flood = false);
   void RepairTree(int64_t now);
   void OnDuplicate(Link& link);
-  void PeerHas(Link& link, const GossipId& id, uint8_t peer_hops);
   void HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message);
   void HandleGraft(int64_t now, Link& link, std::span<const uint8_t> message);
   void Optimize(int64_t now, Link& link, const IHaveEntry& e);

@@ -45,7 +45,6 @@ void Core::HandleGossip(int64_t now, Link& link, std::span<const uint8_t> messag
   const GossipId gid{env.origin, env.seq};
   if (Known(gid)) {
     Count("gossip_duplicates");
-    if (config_.tree_broadcast) PeerHas(link, gid, gossip.hops);
     if (env.origin != link.peer.subject) OnDuplicate(link);
     return;
   }

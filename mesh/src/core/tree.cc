@@ -15,9 +15,6 @@
 
 namespace mesh::core {
 
-// Plumtree's tree optimisation swaps an eager path for a lazy one this many hops shorter.
-constexpr int kOptimizeHops = 3;
-
 Hello Core::MakeHello(bool want_active) const {
   return Hello{want_active, self_.encoded, config_.tree_broadcast};
 }
@@ -85,24 +82,6 @@ void Core::OnDuplicate(Link& link) {
   SendTo(link, EncodePrune());
 }
 
-// The peer on `link` has this envelope (it announced it, or pushed a copy): an IHAVE of it
-// still queued for that link would only cost the peer a lookup, so it is dropped, unless it
-// shows a path short enough to make the peer swap (Optimize). Of two lazy neighbours, the
-// one that batches first often tells the other in time: 14% of the ids in a 2,000-node
-// simulated join. The queue is scanned only while short (one tick's envelopes, normally).
-void Core::PeerHas(Link& link, const GossipId& id, uint8_t peer_hops) {
-  constexpr size_t kScanMax = 64;
-  auto& queue = link.lazy;
-  if (queue.size() > kScanMax) return;
-  for (auto it = queue.begin(); it != queue.end(); ++it) {
-    if (it->id != id) continue;
-    if (it->hops + 1 + kOptimizeHops <= peer_hops) return;
-    queue.erase(it);
-    Count("tree_ihave_suppressed");
-    return;
-  }
-}
-
 void Core::HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message) {
   std::vector<IHaveEntry> entries;
   if (!DecodeIHave(message, &entries).ok()) return ProtocolError(link, "malformed_ihave");
@@ -113,7 +92,6 @@ void Core::HandleIHave(int64_t now, Link& link, std::span<const uint8_t> message
   bool graft_now = false;
   for (const IHaveEntry& e : entries) {
     if (Known(e.id)) {
-      PeerHas(link, e.id, e.hops);
       Optimize(now, link, e);
       continue;
     }
@@ -197,6 +175,7 @@ void Core::EraseMissing(const GossipId& id) {
 // parent: the swap goes only to an active tree link, at most once per probe_interval per
 // link, and hops 0 (the origin itself) is believed only from the origin.
 void Core::Optimize(int64_t now, Link& link, const IHaveEntry& e) {
+  constexpr int kOptimizeHops = 3;
   if (!link.active || !link.tree || link.closing) return;
   if (e.hops == 0 && e.id.origin != link.peer.subject) return;
   RecentCache::Entry* kept = recent_.Find(e.id);

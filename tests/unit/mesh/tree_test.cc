@@ -41,25 +41,6 @@ TEST_CASE("tree: a pruned link gets ids in IHAVE at the next tick instead of env
   CHECK(entries[0].hops == 0);
 }
 
-TEST_CASE("tree: an id queued for IHAVE is dropped once the peer shows it has the envelope") {
-  Fixture f;
-  f.core->OnMessage(1, Fixture::Link(1), EncodePrune());
-  f.core->OnMessage(1, Fixture::Link(2), EncodePrune());
-  const auto env = f.Envelope(2, 4, "{\"q\":1}");
-  f.core->OnMessage(2, Fixture::Link(0), EncodeGossip(1, env.encoded));
-  REQUIRE(f.host.delivered.size() == 1);
-  // Both lazy peers announce it before this node's tick. Link 1's path is as long as this
-  // node's: its queued id goes. Link 2 claims 10 hops: this node's IHAVE (2) lets it shorten
-  // its path, so that one stays.
-  const IHaveEntry same{{env.origin, env.seq}, 2}, far{{env.origin, env.seq}, 10};
-  f.core->OnMessage(3, Fixture::Link(1), EncodeIHave(std::span(&same, 1)));
-  f.core->OnMessage(3, Fixture::Link(2), EncodeIHave(std::span(&far, 1)));
-  f.core->Tick(50);
-  CHECK(f.host.Count(Fixture::Link(1), MessageType::kIHave) == 0);
-  CHECK(f.host.Count(Fixture::Link(2), MessageType::kIHave) == 1);
-  CHECK(f.Counter("tree_ihave_suppressed") == 1);
-}
-
 TEST_CASE("tree: an announced id that does not arrive is pulled with GRAFT, then delivered") {
   Fixture f;
   const auto env = f.Envelope(2, 9, "{\"late\":1}");
