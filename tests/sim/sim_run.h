@@ -200,8 +200,10 @@ struct Run {
     int copies = 0;
   };
   // One broadcast from `from`; measured over `receivers` (running until the end).
+  // Sends one broadcast and runs until every receiver has it (at most `settle_ms`), then
+  // `late_ms` more for late copies (default: max(500 ms, settle_ms / 4)).
   nlohmann::json Broadcast(size_t from, const std::vector<size_t>& receivers, int64_t settle_ms,
-                           const std::string& phase) {
+                           const std::string& phase, int64_t late_ms = -1) {
     static uint64_t tag = 0;
     const std::string payload = "{\"b\":" + std::to_string(++tag) + "}";
     std::vector<Delivery> got(net->size());
@@ -228,7 +230,7 @@ struct Run {
     };
     net->RunUntil(all_in, sent_at + settle_ms);
     const int64_t done_at = net->now();
-    net->RunFor(std::max<int64_t>(500, settle_ms / 4));  // late copies, if any
+    net->RunFor(late_ms >= 0 ? late_ms : std::max<int64_t>(500, settle_ms / 4));  // late copies
     all_in();
     net->OnDeliver(nullptr);
     std::vector<int64_t> lat;
