@@ -54,10 +54,10 @@ void RecentCache::Put(int64_t now, std::shared_ptr<const GossipEnvelope> envelop
 }
 
 void RecentCache::Expire(int64_t now, int64_t ttl_ms, size_t max_bytes) {
-  while (entries_.size() > 1 && (now - entries_.front().time > ttl_ms || bytes_ > max_bytes)) {
+  while (!entries_.empty() &&
+         (now - entries_.front().time > ttl_ms || (entries_.size() > 1 && bytes_ > max_bytes))) {
     PopOldest();
   }
-  if (entries_.size() == 1 && now - entries_.front().time > ttl_ms) PopOldest();
   // After a burst the index shrinks again, down to a quarter full at most.
   if (slots_.size() > kMinSlots && 8 * entries_.size() < slots_.size()) {
     Resize(slots_.size() / 2);
