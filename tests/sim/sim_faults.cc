@@ -224,8 +224,7 @@ void Run::Slow() {
     uint64_t n = 0;
     for (size_t i : all) {
       if (slow_set.count(i) != (of_slow ? 1u : 0u)) continue;
-      auto c = net->CoreOf(i).counters().find("refutations");
-      n += c == net->CoreOf(i).counters().end() ? 0 : c->second;
+      n += net->CoreOf(i).counter("refutations");
     }
     return n;
   };
@@ -233,6 +232,12 @@ void Run::Slow() {
   for (size_t i : all) marks_before[i] = net->DeadMarks(i);
   const uint64_t healthy_before = refutations(false), slow_before = refutations(true);
   const uint64_t suspect_before = net->published(core::GossipKind::kSuspect);
+  const uint64_t records_before = net->published(core::GossipKind::kRecord);
+  const uint64_t messages_before = net->messages_sent();
+  const char* const kCounters[] = {"probes_failed", "suspicions_confirmed",
+                                   "stale_claims_answered"};
+  std::map<std::string, uint64_t> counters_before;
+  for (const char* c : kCounters) counters_before[c] = net->CounterSum(c);
   for (size_t i : slow) net->SetSlow(i, o.slow_ms);
   net->RunFor(50 * Round());
   for (size_t i : slow) net->SetSlow(i, 0);
@@ -249,6 +254,9 @@ void Run::Slow() {
   line["suspicions_published"] = net->published(core::GossipKind::kSuspect) - suspect_before;
   line["refutations_healthy"] = refutations(false) - healthy_before;
   line["refutations_slow"] = refutations(true) - slow_before;
+  line["published_records"] = net->published(core::GossipKind::kRecord) - records_before;
+  line["messages"] = net->messages_sent() - messages_before;
+  for (const char* c : kCounters) line["counters"][c] = net->CounterSum(c) - counters_before[c];
   line["failed_marks_healthy"] = healthy_failed;
   line["failed_marks_slow"] = slow_failed;
   line["one_view_again"] = back;
