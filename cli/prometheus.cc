@@ -93,6 +93,8 @@ const std::map<std::string_view, std::string_view> kPlainCounters = {
     {"requests_timed_out", "Requests this node made that timed out."},
     {"refutations", "Times this node raised its incarnation to refute a suspicion."},
     {"probes_failed", "Failure-detector probes that got no acknowledgement."},
+    {"suspicions_confirmed",
+     "Suspected members this node's own failed probe confirmed (Lifeguard)."},
     {"members_failed", "Members this node saw change to failed."},
     {"members_left", "Members this node saw leave gracefully."},
     {"members_reaped", "Failed or left members forgotten after reap_after."},

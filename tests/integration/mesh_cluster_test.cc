@@ -74,7 +74,9 @@ TEST_CASE("star: all join through node 0, node 0 is killed, the rest stay connec
   c.Reap(0, milliseconds(2000));
   auto expected = AllAlive(c);
   expected["hub"] = "failed";
-  const bool agreed = WaitFor([&] { return AllSee(c, expected, {0}); }, milliseconds(5000));
+  // Bound: a probe round (0.2 s), the longest suspicion for 16 members (5.8 s, when no
+  // claim confirms another), 1 s for a loaded machine.
+  const bool agreed = WaitFor([&] { return AllSee(c, expected, {0}); }, milliseconds(7000));
   REQUIRE(agreed);
   for (size_t i = 1; i < c.size(); ++i) {
     INFO("node " << c.node(i).name);
@@ -82,7 +84,8 @@ TEST_CASE("star: all join through node 0, node 0 is killed, the rest stay connec
   }
 }
 
-TEST_CASE("kill -9: every other node marks the node failed within 3 s", "[integration]") {
+TEST_CASE("kill -9: every other node marks the node failed within the longest suspicion",
+          "[integration]") {
   AgentCluster c;
   c.Start("a", {});
   for (int i = 1; i < 5; ++i) c.Start("b" + std::to_string(i), {c.node(0).address});
@@ -94,7 +97,11 @@ TEST_CASE("kill -9: every other node marks the node failed within 3 s", "[integr
       [&] {
         return AllSee(c, {{c.node(2).name, "failed"}}, {2});
       },
-      milliseconds(3000));
+      milliseconds(6000));
+  // Bound: a probe round (0.2 s), the longest suspicion for 5 members (4.8 s), 1 s for a
+  // loaded machine. Killed right after the join, the node may be linked to one member only;
+  // the suspicion then shortens as SYNC reports and the others' own probes confirm it, so it
+  // takes 1-3 s, and the full 4.8 s only if nothing confirms it.
   INFO("detected by all after " << Seconds(killed) << " s");
   REQUIRE(detected);
   CHECK(AllSee(c, {{"a", "alive"}, {"b1", "alive"}, {"b3", "alive"}, {"b4", "alive"}}, {2}));

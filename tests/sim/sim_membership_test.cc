@@ -179,8 +179,18 @@ TEST_CASE("a pause longer than the suspicion timeout is a death, then a refutati
   net.Pause(target, 10'000);  // the longest suspicion for 16 members is about 5.8 s
   const bool dead =
       net.RunUntil([&] { return AllSee(net, others, {target}, State::kDead); }, pause_at + 10'000);
-  WARN("paused node failed everywhere after " << net.now() - pause_at << " virtual ms");
+  const int64_t failed_after = net.now() - pause_at;
+  WARN("paused node failed everywhere after " << failed_after << " virtual ms, "
+                                              << net.CounterSum("suspicions_confirmed")
+                                              << " suspicions confirmed by own probes");
   REQUIRE(dead);
+  // Its linked neighbours probe it in turn (about 6 of them, each within 6 rounds, 1.2 s),
+  // and each whose own probe fails confirms the suspicion that reached it by gossip (Lifeguard).
+  // With 3 confirmations the suspicion lasts its base, about 960 ms: so within 2.4 s. Were
+  // gossiped suspicions never confirmed, only concurrent claims and SYNC reports would shorten
+  // it (2.7 s with this seed), and at worst it would last the full 5.8 s.
+  CHECK(net.CounterSum("suspicions_confirmed") >= 1);
+  CHECK(failed_after <= 2'400);
 
   net.RunTo(pause_at + 10'000);
   const int64_t resume_at = net.now();

@@ -190,7 +190,7 @@ void Core::OnLinkDown(int64_t now, LinkId id) {
   // A lost link, or a closed one that was a tree edge (trimmed, or closed by the peer), may
   // have split the tree: repair it rather than wait for IHAVE timeouts on every envelope.
   if (!leaving_ && (!link.closing || (link.active && link.tree && link.eager))) RepairTree(now);
-  if (!link.closing && !leaving_ && m->state == MemberState::kAlive) {
+  if (!link.closing && !leaving_ && WantsOwnClaim(*m)) {
     Count("links_lost");
     StartProbe(now, peer, 0, 0);  // lost without a goodbye: find out at once
   }

@@ -299,6 +299,7 @@ class Core {
   const PublicKey* NextLinkedTarget();
   const PublicKey* NextUnlinkedTarget();
   void ProbeFailed(int64_t now, const PublicKey& target);
+  bool WantsOwnClaim(const Member& m) const;
   void SuspicionTick(int64_t now);
   int64_t SuspicionTimeout(const Suspicion& s) const;
   // The deadline of a suspicions_ slot, for suspicion_deadlines_.

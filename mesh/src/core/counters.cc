@@ -32,6 +32,7 @@ constexpr std::string_view kWellKnown[] = {
     "requests_timed_out",
     "refutations",
     "probes_failed",
+    "suspicions_confirmed",
     "members_failed",
     "members_left",
     "members_reaped",

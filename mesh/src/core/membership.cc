@@ -110,6 +110,19 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
   }
 }
 
+// Whether this node's own failed probe of m is news: m is alive (the node suspects it), or
+// others suspect it and this node's independent confirmation still shortens the suspicion
+// (Lifeguard: up to indirect_probes confirmations beyond the first count; past that one
+// changes nothing and is not sent).
+bool Core::WantsOwnClaim(const Member& m) const {
+  if (m.state == MemberState::kAlive) return true;
+  if (m.state != MemberState::kSuspect || m.state_incarnation != m.record->incarnation) {
+    return false;
+  }
+  const Suspicion& s = suspicions_[m.slot - 1];
+  return !s.by_self && s.count <= config_.indirect_probes && s.count < s.tags.size();
+}
+
 bool Core::Confirm(Suspicion& s, const PublicKey& by) {
   if (by == self_.id()) s.by_self = true;
   if (by < self_.id()) s.lower_claimant = true;
@@ -437,7 +450,8 @@ void Core::SendPing(int64_t now, uint64_t probe_id, Probe& probe) {
 void Core::ProbeFailed(int64_t now, const PublicKey& target) {
   Count("probes_failed");
   const Member* m = members_.Find(target);
-  if (m == nullptr || m->state != MemberState::kAlive) return;
+  if (m == nullptr || !WantsOwnClaim(*m)) return;
+  if (m->state == MemberState::kSuspect) Count("suspicions_confirmed");
   const Claim claim{target, m->record->incarnation};
   ApplyClaim(now, MemberState::kSuspect, claim, self_.id());
   suspicions_to_publish_.push_back(claim);  // ProbeTick publishes them

@@ -1,5 +1,6 @@
 // Suspect and failed claims (records.h, membership.cc): their wire form, one envelope for the
-// claims of one tick, every claim of an envelope applied, one announcer per failure.
+// claims of one tick, every claim of an envelope applied, own confirmations of a gossiped
+// suspicion, one announcer per failure.
 #include <catch2/catch.hpp>
 
 #include "core_fixture.h"
@@ -93,6 +94,45 @@ TEST_CASE("claims: every claim of a received envelope is applied") {
   CHECK(f.Counter("dropped.malformed_claim") == 1);
   CHECK(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
   CHECK(f.host.closed.count(Fixture::Link(2)) == 0);
+}
+
+// Peers `claimants` gossip a suspicion of peer 0; then the node loses its link to peer 0 and
+// its own probe fails. Returns the suspect claims about peer 0 the node then sent.
+size_t OwnClaimsAfterGossipedSuspicion(Fixture& f, std::vector<int> claimants) {
+  const auto claim = EncodeClaim(Claim{f.peers[0].public_key(), 1});
+  for (int c : claimants) {
+    const auto env =
+        GossipEnvelope::Make(f.peers[c], GossipKind::kSuspect, 1, f.host.now_ms, claim);
+    f.core->OnMessage(1, Fixture::Link(c), EncodeGossip(0, env.encoded));
+  }
+  REQUIRE(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
+  f.host.sent.clear();
+  f.core->OnLinkDown(10, Fixture::Link(0));
+  f.core->Tick(10 + f.config.handshake_timeout.count() + f.config.probe_interval.count());
+  size_t own = 0;
+  for (const auto& claims : ClaimsSent(f.host, Fixture::Link(1), GossipKind::kSuspect)) {
+    for (const Claim& c : claims) own += c.target == f.peers[0].public_key();
+  }
+  return own;
+}
+
+TEST_CASE("claims: a node whose own probe fails confirms a gossiped suspicion, while that counts") {
+  {
+    // One claimant so far: this node's confirmation shortens the suspicion (Lifeguard), so it
+    // publishes its own claim.
+    Fixture f;
+    CHECK(OwnClaimsAfterGossipedSuspicion(f, {2}) == 1);
+    CHECK(f.Counter("suspicions_confirmed") == 1);
+    CHECK(f.Counter("links_lost") == 1);
+  }
+  {
+    // With indirect_probes = 1 one confirmation beyond the first claimant is all that counts:
+    // two claimants already, so the node's own failed probe is not news and nothing is sent.
+    Fixture f(1, [](Config& c) { c.indirect_probes = 1; });
+    CHECK(OwnClaimsAfterGossipedSuspicion(f, {1, 2}) == 0);
+    CHECK(f.Counter("suspicions_confirmed") == 0);
+    CHECK(f.Counter("links_lost") == 0);  // and no probe was started for it
+  }
 }
 
 // Peer 0's link is lost and its probe fails here; peer `claimant` (1 or 2) suspects it too.
