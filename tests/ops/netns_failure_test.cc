@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -71,6 +72,16 @@ void ExpectGet(NetnsCluster& c, int from, int entry, const std::string& name,
   INFO("get " << name << " via " << c.Name(entry) << ": exit " << r.exit_code << "; " << r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out == secret);
+}
+
+// Polls `done` every 200 ms until it holds or `deadline` passes; whether it held.
+bool PollUntil(const std::function<bool()>& done, milliseconds deadline) {
+  const auto end = ops_test::Clock::now() + deadline;
+  for (;;) {
+    if (done()) return true;
+    if (ops_test::Clock::now() >= end) return false;
+    std::this_thread::sleep_for(milliseconds(200));
+  }
 }
 
 int LiveHolders(NetnsCluster& c, int entry, const std::string& name) {
@@ -136,6 +147,9 @@ TEST_CASE("netns kill -9 of a node: seen failed, restored from an online backup,
   StartConverged(c);
   const std::string secret = "survives a crash";
   REQUIRE(PutSecret(c, 1, "ops/crash", secret, "3").size() == 5);
+  // put returns once the entry node (node1) committed; node4 learns the commit by gossip.
+  // Back it up after that, or the restored node knows its share but not the secret.
+  REQUIRE(PollUntil([&] { return LiveHolders(c, 4, "ops/crash") == 5; }, kConverge));
 
   // The online backup docs/operations.md describes: sqlite3 .backup of both databases while
   // the agent runs, and the key file beside them.
@@ -170,6 +184,7 @@ TEST_CASE("netns kill -9 of a node: seen failed, restored from an online backup,
   c.Signal(2, SIGKILL);
   REQUIRE(c.Reap(1, milliseconds(5000)) >= 0);
   REQUIRE(c.Reap(2, milliseconds(5000)) >= 0);
+  INFO("node4's log:\n" << c.LogTail(4, 30));
   ExpectGet(c, 4, 4, "ops/crash", secret);
 }
 
@@ -202,10 +217,7 @@ TEST_CASE("netns all nodes restarted at once, on new addresses, reform from thei
     }
     return true;
   };
-  bool known = false;
-  while (!(known = known_everywhere()) && ops_test::Clock::now() - start < kConverge) {
-    std::this_thread::sleep_for(milliseconds(200));
-  }
+  const bool known = PollUntil(known_everywhere, kConverge);
   const double caught_up = std::chrono::duration<double>(ops_test::Clock::now() - start).count();
   REQUIRE(known);
   WARN(Timings() << " timings: the cluster reformed " << reformed
