@@ -180,6 +180,7 @@ class Core {
     uint8_t count = 0;            // tags in use
     bool by_self = false;         // this node suspected it itself
     bool lower_claimant = false;  // a claimant's id is below this node's (it announces)
+    bool relayed = false;         // this node gossiped it on from push-pull, signed as its own
     std::array<uint32_t, kMaxConfirmations> tags{};
   };
   struct Link {
@@ -300,6 +301,7 @@ class Core {
   const PublicKey* NextUnlinkedTarget();
   void ProbeFailed(int64_t now, const PublicKey& target);
   bool WantsOwnClaim(const Member& m) const;
+  void RelaySuspicion(const Member& m, const Claim& claim);
   void SuspicionTick(int64_t now);
   int64_t SuspicionTimeout(const Suspicion& s) const;
   // The deadline of a suspicions_ slot, for suspicion_deadlines_.

@@ -451,10 +451,19 @@ void Core::ProbeFailed(int64_t now, const PublicKey& target) {
   Count("probes_failed");
   const Member* m = members_.Find(target);
   if (m == nullptr || !WantsOwnClaim(*m)) return;
-  if (m->state == MemberState::kSuspect) Count("suspicions_confirmed");
+  const bool suspected = m->state == MemberState::kSuspect;
+  // A suspicion this node relayed from push-pull went out signed by it: the others count it
+  // as this node's claim already, and a second envelope would change nothing there.
+  const bool relayed = suspected && suspicions_[m->slot - 1].relayed;
+  if (suspected) Count("suspicions_confirmed");
   const Claim claim{target, m->record->incarnation};
   ApplyClaim(now, MemberState::kSuspect, claim, self_.id());
-  suspicions_to_publish_.push_back(claim);  // ProbeTick publishes them
+  if (!relayed) suspicions_to_publish_.push_back(claim);  // ProbeTick publishes them
+}
+
+void Core::RelaySuspicion(const Member& m, const Claim& claim) {
+  suspicions_[m.slot - 1].relayed = true;
+  suspicions_to_publish_.push_back(claim);
 }
 
 void Core::HandlePing(int64_t now, Link& link, std::span<const uint8_t> message) {

@@ -72,7 +72,7 @@ void Core::HandleSync(int64_t now, Link& link, std::span<const uint8_t> message)
       ApplyClaim(now, MemberState::kSuspect, claim, from);
       known = members_.Find(record.id());
       if (was_alive && known != nullptr && known->state == MemberState::kSuspect) {
-        suspicions_to_publish_.push_back(claim);
+        RelaySuspicion(*known, claim);
       }
     }
   }
@@ -140,9 +140,7 @@ void Core::HandleDigest(int64_t now, Link& link, std::span<const uint8_t> messag
     const bool was_alive = held->state == MemberState::kAlive;
     const Claim claim{e.id, e.state_incarnation};
     ApplyClaim(now, MemberState::kSuspect, claim, from);
-    if (was_alive && held->state == MemberState::kSuspect) {
-      suspicions_to_publish_.push_back(claim);
-    }
+    if (was_alive && held->state == MemberState::kSuspect) RelaySuspicion(*held, claim);
   }
   PublishClaims(now, GossipKind::kSuspect, suspicions_to_publish_);
   auto l = links_.find(lid);

@@ -96,8 +96,25 @@ TEST_CASE("claims: every claim of a received envelope is applied") {
   CHECK(f.host.closed.count(Fixture::Link(2)) == 0);
 }
 
-// Peers `claimants` gossip a suspicion of peer 0; then the node loses its link to peer 0 and
-// its own probe fails. Returns the suspect claims about peer 0 the node then sent.
+// The suspect claims about peer 0 the node sent on link 1 since the last clear.
+size_t ClaimsAboutPeer0(const Fixture& f) {
+  size_t n = 0;
+  for (const auto& claims : ClaimsSent(f.host, Fixture::Link(1), GossipKind::kSuspect)) {
+    for (const Claim& c : claims) n += c.target == f.peers[0].public_key();
+  }
+  return n;
+}
+
+// The node loses its link to peer 0 and its own probe (a dial that never answers) fails.
+// Returns the suspect claims about peer 0 it sent meanwhile.
+size_t OwnClaimsAfterLinkLoss(Fixture& f, int64_t at, LinkId link) {
+  f.host.sent.clear();
+  f.core->OnLinkDown(at, link);
+  f.core->Tick(at + f.config.handshake_timeout.count() + f.config.probe_interval.count());
+  return ClaimsAboutPeer0(f);
+}
+
+// Peers `claimants` gossip a suspicion of peer 0; then the node's own probe of it fails.
 size_t OwnClaimsAfterGossipedSuspicion(Fixture& f, std::vector<int> claimants) {
   const auto claim = EncodeClaim(Claim{f.peers[0].public_key(), 1});
   for (int c : claimants) {
@@ -106,33 +123,56 @@ size_t OwnClaimsAfterGossipedSuspicion(Fixture& f, std::vector<int> claimants) {
     f.core->OnMessage(1, Fixture::Link(c), EncodeGossip(0, env.encoded));
   }
   REQUIRE(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
-  f.host.sent.clear();
-  f.core->OnLinkDown(10, Fixture::Link(0));
-  f.core->Tick(10 + f.config.handshake_timeout.count() + f.config.probe_interval.count());
-  size_t own = 0;
-  for (const auto& claims : ClaimsSent(f.host, Fixture::Link(1), GossipKind::kSuspect)) {
-    for (const Claim& c : claims) own += c.target == f.peers[0].public_key();
-  }
-  return own;
+  return OwnClaimsAfterLinkLoss(f, 10, Fixture::Link(0));
 }
 
 TEST_CASE("claims: a node whose own probe fails confirms a gossiped suspicion, while that counts") {
   {
     // One claimant so far: this node's confirmation shortens the suspicion (Lifeguard), so it
-    // publishes its own claim.
+    // publishes its own claim, once: a later link loss starts no probe and sends nothing.
     Fixture f;
     CHECK(OwnClaimsAfterGossipedSuspicion(f, {2}) == 1);
     CHECK(f.Counter("suspicions_confirmed") == 1);
     CHECK(f.Counter("links_lost") == 1);
+    const LinkId again = 10;
+    f.core->OnLinkUp(20'000, again, f.records[0].certificate, 0);
+    f.core->OnMessage(20'000, again, EncodeHello({true, f.records[0].encoded, true}));
+    REQUIRE(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
+    CHECK(OwnClaimsAfterLinkLoss(f, 20'001, again) == 0);
+    CHECK(f.Counter("links_lost") == 1);
+    CHECK(f.Counter("suspicions_confirmed") == 1);
   }
   {
-    // With indirect_probes = 1 one confirmation beyond the first claimant is all that counts:
-    // two claimants already, so the node's own failed probe is not news and nothing is sent.
+    // indirect_probes = 2: confirmations count up to 2 beyond the first claimant. Two
+    // claimants so far: a third still shortens the suspicion, so the node claims.
+    Fixture f(1, [](Config& c) { c.indirect_probes = 2; });
+    CHECK(OwnClaimsAfterGossipedSuspicion(f, {1, 2}) == 1);
+    CHECK(f.Counter("suspicions_confirmed") == 1);
+  }
+  {
+    // indirect_probes = 1: two claimants already are all that count, so the node's own failed
+    // probe is not news: no probe on the link loss, nothing sent.
     Fixture f(1, [](Config& c) { c.indirect_probes = 1; });
     CHECK(OwnClaimsAfterGossipedSuspicion(f, {1, 2}) == 0);
     CHECK(f.Counter("suspicions_confirmed") == 0);
-    CHECK(f.Counter("links_lost") == 0);  // and no probe was started for it
+    CHECK(f.Counter("links_lost") == 0);
   }
+}
+
+TEST_CASE("claims: a suspicion relayed from push-pull is not claimed again after an own probe") {
+  Fixture f;
+  // Peer 1's DIGEST reports peer 0 suspect: the node suspects it and gossips that on, signed
+  // by itself, so peer 0 can hear it and refute.
+  Digest d;
+  d.entries.push_back({f.peers[0].public_key(), 1, false, MemberState::kSuspect, 1});
+  size_t next = 0;
+  f.core->OnMessage(1, Fixture::Link(1), EncodeDigest(false, d.entries, 1 << 20, &next));
+  REQUIRE(StateOf(*f.core, f.peers[0].public_key()) == MemberState::kSuspect);
+  REQUIRE(ClaimsAboutPeer0(f) == 1);
+  // Its own probe then fails: a confirmation here, but the others count its relayed envelope
+  // as its claim already, so no second one goes out.
+  CHECK(OwnClaimsAfterLinkLoss(f, 10, Fixture::Link(0)) == 0);
+  CHECK(f.Counter("suspicions_confirmed") == 1);
 }
 
 // Peer 0's link is lost and its probe fails here; peer `claimant` (1 or 2) suspects it too.
