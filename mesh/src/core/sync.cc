@@ -123,7 +123,7 @@ void Core::HandleDigest(int64_t now, Link& link, std::span<const uint8_t> messag
       continue;
     }
     const Member* held = members_.Find(e.id);
-    bool want;
+    bool want = false;
     if (held == nullptr) {  // failed or left members are not learnt from a table (see SYNC)
       want = !e.left && (e.state == MemberState::kAlive || e.state == MemberState::kSuspect);
     } else {
