@@ -74,7 +74,8 @@ void ExpectGet(NetnsCluster& c, int from, int entry, const std::string& name,
   CHECK(r.out == secret);
 }
 
-// Polls `done` every 200 ms until it holds or `deadline` passes; whether it held.
+// Polls `done` every 200 ms until it holds or `deadline` passes; whether it held. Unlike
+// testing::WaitFor (every 10 ms, for cheap checks) it suits predicates that run CLI processes.
 bool PollUntil(const std::function<bool()>& done, milliseconds deadline) {
   const auto end = ops_test::Clock::now() + deadline;
   for (;;) {
