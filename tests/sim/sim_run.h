@@ -199,9 +199,9 @@ struct Run {
     int hops = 0;
     int copies = 0;
   };
-  // One broadcast from `from`; measured over `receivers` (running until the end).
-  // Sends one broadcast and runs until every receiver has it (at most `settle_ms`), then
-  // `late_ms` more for late copies (default: max(500 ms, settle_ms / 4)).
+  // One broadcast from `from`, measured over `receivers` (running until the end): runs until
+  // every receiver has it (at most `settle_ms`), then `late_ms` more for late copies
+  // (default: max(500 ms, settle_ms / 4)).
   nlohmann::json Broadcast(size_t from, const std::vector<size_t>& receivers, int64_t settle_ms,
                            const std::string& phase, int64_t late_ms = -1) {
     static uint64_t tag = 0;

@@ -116,9 +116,8 @@ void Core::ApplyClaim(int64_t now, MemberState state, const Claim& claim, const 
 // changes nothing and is not sent).
 bool Core::WantsOwnClaim(const Member& m) const {
   if (m.state == MemberState::kAlive) return true;
-  if (m.state != MemberState::kSuspect || m.state_incarnation != m.record->incarnation) {
-    return false;
-  }
+  // A suspect member's suspicion is always of its current record: a newer one makes it alive.
+  if (m.state != MemberState::kSuspect) return false;
   const Suspicion& s = suspicions_[m.slot - 1];
   return !s.by_self && s.count <= config_.indirect_probes && s.count < s.tags.size();
 }
