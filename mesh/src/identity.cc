@@ -2,8 +2,13 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,17 +27,69 @@ std::vector<uint8_t> Framed(std::string_view domain, std::span<const uint8_t> me
   return framed;
 }
 
+// The test-only memo (SetSignatureMemoForTesting). Each thread keeps its own table, so the
+// simulator's worker threads check without locks; the tables of the current generation are
+// listed for GetSignatureMemoStats. An answer is found by (key, signature) and holds the
+// exact bytes it was computed for: other bytes under the same pair are checked afresh.
+struct MemoAnswer {
+  std::vector<uint8_t> framed;
+  bool valid = false;
+};
+using MemoKey = std::array<uint8_t, kPublicKeyBytes + kSignatureBytes>;
+struct MemoKeyHash {
+  size_t operator()(const MemoKey& k) const {
+    return std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(k.data()), k.size()));
+  }
+};
 struct Memo {
-  std::unordered_map<std::string, bool> answers;
+  uint64_t generation = 0;
+  std::unordered_map<MemoKey, MemoAnswer, MemoKeyHash> answers;
   SignatureMemoStats stats;
 };
-std::unique_ptr<Memo> memo;  // test-only; see SetSignatureMemoForTesting
+std::atomic<uint64_t> memo_generation{0};  // 0: off
+std::mutex memo_mu;                        // guards memo_registry and memo_generations
+uint64_t memo_generations = 0;
+std::vector<std::shared_ptr<Memo>> memo_registry;  // this generation's tables
+thread_local std::shared_ptr<Memo> memo_here;
+
+Memo* ThisThreadMemo() {
+  const uint64_t generation = memo_generation.load(std::memory_order_acquire);
+  if (generation == 0) return nullptr;
+  if (!memo_here || memo_here->generation != generation) {
+    memo_here = std::make_shared<Memo>();
+    memo_here->generation = generation;
+    std::lock_guard lock(memo_mu);
+    memo_registry.push_back(memo_here);
+  }
+  return memo_here.get();
+}
+
+// Whether `framed` is "<domain>\0<message>", without building the latter.
+bool SameFramed(const std::vector<uint8_t>& framed, std::string_view domain,
+                std::span<const uint8_t> message) {
+  return framed.size() == domain.size() + 1 + message.size() &&
+         std::equal(domain.begin(), domain.end(), framed.begin()) && framed[domain.size()] == 0 &&
+         std::equal(message.begin(), message.end(), framed.begin() + domain.size() + 1);
+}
 
 }  // namespace
 
-void SetSignatureMemoForTesting(bool on) { memo = on ? std::make_unique<Memo>() : nullptr; }
+void SetSignatureMemoForTesting(bool on) {
+  std::lock_guard lock(memo_mu);
+  memo_registry.clear();
+  memo_generation.store(on ? ++memo_generations : 0, std::memory_order_release);
+}
 
-SignatureMemoStats GetSignatureMemoStats() { return memo ? memo->stats : SignatureMemoStats{}; }
+SignatureMemoStats GetSignatureMemoStats() {
+  std::lock_guard lock(memo_mu);
+  SignatureMemoStats sum;
+  for (const auto& m : memo_registry) {
+    sum.checks += m->stats.checks;
+    sum.computed += m->stats.computed;
+  }
+  return sum;
+}
 
 SigningKey SigningKey::Generate() {
   std::array<uint8_t, kSeedBytes> seed{};
@@ -61,22 +118,24 @@ Signature SigningKey::Sign(std::string_view domain, std::span<const uint8_t> mes
 bool VerifySignature(const PublicKey& key, std::string_view domain,
                      std::span<const uint8_t> message, std::span<const uint8_t> signature) {
   if (signature.size() != kSignatureBytes) return false;
-  const std::vector<uint8_t> framed = Framed(domain, message);
-  auto check = [&] {
+  auto check = [&](const std::vector<uint8_t>& framed) {
     return crypto_sign_verify_detached(signature.data(), framed.data(), framed.size(),
                                        key.data()) == 0;
   };
-  if (!memo) return check();
+  Memo* memo = ThisThreadMemo();
+  if (memo == nullptr) return check(Framed(domain, message));
   ++memo->stats.checks;
-  std::string id(key.begin(), key.end());
-  id.append(signature.begin(), signature.end());
-  id.append(framed.begin(), framed.end());
-  auto [it, fresh] = memo->answers.try_emplace(std::move(id), false);
-  if (fresh) {
-    ++memo->stats.computed;
-    it->second = check();
-  }
-  return it->second;
+  MemoKey id;
+  std::copy(key.begin(), key.end(), id.begin());
+  std::copy(signature.begin(), signature.end(), id.begin() + kPublicKeyBytes);
+  auto [it, fresh] = memo->answers.try_emplace(id);
+  MemoAnswer& answer = it->second;
+  if (!fresh && SameFramed(answer.framed, domain, message)) return answer.valid;
+  ++memo->stats.computed;
+  std::vector<uint8_t> framed = Framed(domain, message);
+  const bool valid = check(framed);
+  if (fresh) answer = MemoAnswer{std::move(framed), valid};
+  return valid;
 }
 
 std::string ShortId(const PublicKey& key) {

@@ -8,12 +8,13 @@
 namespace mesh {
 
 // Remember the answer of each distinct check (key, domain, message,
-// signature) so libsodium runs once per distinct check. Every caller still goes through
-// VerifySignature with the exact bytes; only libsodium's answer is reused. Not thread-safe
-// (one thread checks signatures while it is on); never turned on in a node.
+// signature) so libsodium runs once per distinct check and thread. Every caller still goes
+// through VerifySignature with the exact bytes; only libsodium's answer is reused. Each
+// thread has its own table (no locks on the check path); turning the memo on or off starts
+// new tables. Call these two while no thread checks signatures; never turned on in a node.
 void SetSignatureMemoForTesting(bool on);
 struct SignatureMemoStats {
-  uint64_t checks = 0;    // VerifySignature calls while on
+  uint64_t checks = 0;    // VerifySignature calls while on, on every thread
   uint64_t computed = 0;  // of which libsodium ran
 };
 SignatureMemoStats GetSignatureMemoStats();
