@@ -25,12 +25,13 @@ std::span<const uint8_t> AsBytes(std::string_view s) {
 // GOSSIP header in place (type, hops, then the envelope: version, kind, origin, sequence).
 void SimNetwork::InspectSent(size_t i, const std::vector<uint8_t>& message) {
   if (message.empty()) return;
-  ++sent_by_type_[message[0] % sent_by_type_.size()];
+  Tally& counts = Counts();
+  ++counts.sent_by_type[message[0] % counts.sent_by_type.size()];
   if (message[0] != static_cast<uint8_t>(core::MessageType::kGossip)) return;
   constexpr size_t kKind = 3, kOrigin = 4, kSeq = 36;
   if (message.size() < kSeq + 8 || message[kKind] > 3) return;
   const auto kind = static_cast<core::GossipKind>(message[kKind]);
-  if (kind == core::GossipKind::kEvent) ++event_gossip_sent_;
+  if (kind == core::GossipKind::kEvent) ++counts.event_gossip_sent;
   Node& n = N(i);
   const PublicKey& me = n.key->public_key();
   if (!std::equal(me.begin(), me.end(), message.begin() + kOrigin)) return;
@@ -40,14 +41,14 @@ void SimNetwork::InspectSent(size_t i, const std::vector<uint8_t>& message) {
   if (seq >= s.reserved) ++s.seq_unreserved;
   if (n.prev_max_seq != 0 && seq <= n.prev_max_seq) ++s.seq_reused;
   if (seq > s.max_seq_used) {
-    ++published_[static_cast<size_t>(kind)];
+    ++counts.published[static_cast<size_t>(kind)];
     // Claims: the body (u32 length at 52, little-endian) holds 40 bytes per claim.
     constexpr size_t kBodyLength = 52;
     if ((kind == core::GossipKind::kSuspect || kind == core::GossipKind::kDead) &&
         message.size() >= kBodyLength + 4) {
       uint32_t body = 0;
       for (size_t k = 4; k-- > 0;) body = (body << 8) | message[kBodyLength + k];
-      claims_published_[static_cast<size_t>(kind)] += body / core::kClaimBytes;
+      counts.claims_published[static_cast<size_t>(kind)] += body / core::kClaimBytes;
     }
   }
   s.max_seq_used = std::max(s.max_seq_used, seq);
@@ -59,12 +60,16 @@ void SimNetwork::HostDeliver(size_t i, const core::Delivery& d) {
   if (d.kind == core::Delivery::Kind::kBroadcast) {
     ++s.broadcasts[key];
     ++s.broadcasts_delivered;
-    if (deliver_hook_) deliver_hook_(i, d);
+    if (!deliver_hook_) return;
+    if (current_ == nullptr) return deliver_hook_(i, d);
+    // Inside a window the hook runs after it (EndWindow), in node order, at this time.
+    N(i).heard.push_back({Now(), d, std::get<2>(key)});
+    N(i).heard.back().delivery.payload = {};
     return;
   }
   ++s.directs[key];
   if (d.kind == core::Delivery::Kind::kRequest) {
-    AtNode(now_, i, [link = d.link, rid = d.request_id, echo = std::get<2>(key)](core::Core& c) {
+    AtNode(Now(), i, [link = d.link, rid = d.request_id, echo = std::get<2>(key)](core::Core& c) {
       c.Reply(link, rid, false, AsBytes(echo));
     });
   }
@@ -83,15 +88,19 @@ void SimNetwork::HostMemberChanged(size_t i, const MemberInfo& m) {
     ++s.marked_dead;
     if (!N(j).crashed) {
       ++s.false_dead;
-      if (dead_marks_.size() <= j) dead_marks_.resize(nodes_.size(), 0);
-      ++dead_marks_[j];
+      if (current_ != nullptr) {
+        N(i).false_marks.push_back(j);  // counted after the window (EndWindow)
+      } else {
+        if (dead_marks_.size() <= j) dead_marks_.resize(nodes_.size(), 0);
+        ++dead_marks_[j];
+      }
     }
   }
   if (options_.compact) return;
   if (s.view_incarnation.size() <= j) s.view_incarnation.resize(nodes_.size(), 0);
   s.view_incarnation[j] = m.incarnation;
   if (m.state == MemberState::kDead) s.ever_dead.insert(m.id);
-  s.changes.push_back({now_, m.id, m.state, m.incarnation});
+  s.changes.push_back({Now(), m.id, m.state, m.incarnation});
 }
 
 void SimNetwork::HostReserve(size_t i, uint64_t limit) {
@@ -101,8 +110,10 @@ void SimNetwork::HostReserve(size_t i, uint64_t limit) {
   s.reserved = limit;
 }
 
+// Each worker keeps its own tables (the serial calls use worker 0's).
 std::shared_ptr<const core::MemberRecord> SimNetwork::HostShareRecord(core::MemberRecord record) {
-  auto& shared = records_[std::string(record.encoded.begin(), record.encoded.end())];
+  Worker& w = current_ != nullptr ? *current_ : *workers_[0];
+  auto& shared = w.records[std::string(record.encoded.begin(), record.encoded.end())];
   if (!shared) shared = std::make_shared<const core::MemberRecord>(std::move(record));
   return shared;
 }
@@ -110,13 +121,14 @@ std::shared_ptr<const core::MemberRecord> SimNetwork::HostShareRecord(core::Memb
 // Envelopes are shared while any node holds them; the table is swept as it doubles.
 std::shared_ptr<const core::GossipEnvelope> SimNetwork::HostShareEnvelope(
     core::GossipEnvelope env) {
-  auto& weak = envelopes_[std::string(env.encoded.begin(), env.encoded.end())];
+  Worker& w = current_ != nullptr ? *current_ : *workers_[0];
+  auto& weak = w.envelopes[std::string(env.encoded.begin(), env.encoded.end())];
   if (auto shared = weak.lock()) return shared;
   auto shared = std::make_shared<const core::GossipEnvelope>(std::move(env));  // body moves along
   weak = shared;
-  if (envelopes_.size() > 2 * envelopes_swept_) {
-    std::erase_if(envelopes_, [](const auto& e) { return e.second.expired(); });
-    envelopes_swept_ = std::max<size_t>(1024, envelopes_.size());
+  if (w.envelopes.size() > 2 * w.envelopes_swept) {
+    std::erase_if(w.envelopes, [](const auto& e) { return e.second.expired(); });
+    w.envelopes_swept = std::max<size_t>(1024, w.envelopes.size());
   }
   return shared;
 }
@@ -127,9 +139,11 @@ void SimNetwork::HostVerify(size_t i, core::VerifyJob job) {
   if (!options_.compact && !n.verified.insert({job.envelope->origin, job.envelope->seq}).second) {
     ++n.stats.verified_again;
   }
-  if (options_.verify_delay_ms == 0) return n.core->OnGossipVerified(now_, job.token, job.Verify());
-  AtNode(now_ + options_.verify_delay_ms, i, [this, job = std::move(job)](core::Core& c) {
-    c.OnGossipVerified(now_, job.token, job.Verify());
+  if (options_.verify_delay_ms == 0) {
+    return n.core->OnGossipVerified(Now(), job.token, job.Verify());
+  }
+  AtNode(Now() + options_.verify_delay_ms, i, [this, job = std::move(job)](core::Core& c) {
+    c.OnGossipVerified(Now(), job.token, job.Verify());
   });
 }
 

@@ -4,7 +4,7 @@
 //                 partition-heal|pause|slow|all [--fraction F] [--churn F] [--rounds R]
 //                 [--broadcasts K] [--spread MS] [--latency MS] [--jitter MS] [--loss P]
 //                 [--slow-ms MS] [--bridge] [--flood] [--no-lhm] [--hop-limit H]
-//                 [--memory-trace MS]
+//                 [--memory-trace MS] [--threads T]
 // Exit status: 0 if the scenario's checks held, 1 if not, 2 for bad arguments.
 #include <cstdlib>
 #include <iostream>
@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
         o.slow_ms = std::stoll(value());
       } else if (a == "--hop-limit") {
         o.hop_limit = std::stoi(value());
+      } else if (a == "--threads") {
+        o.threads = std::stoul(value());
       } else if (a == "--memory-trace") {
         o.memory_trace_ms = std::stoll(value());
       } else if (a == "--bridge") {
@@ -74,6 +76,8 @@ int main(int argc, char** argv) {
     }
   }
   if (o.nodes < 4) return Usage("--nodes must be at least 4");
+  if (o.latency_ms < 1) return Usage("--latency must be at least 1 (ms)");
+  if (o.threads < 1 || o.threads > 64) return Usage("--threads must be 1 to 64");
   const bool ok =
       mesh::sim::RunScenario(o, [](const nlohmann::json& line) { std::cout << line << std::endl; });
   return ok ? 0 : 1;

@@ -9,6 +9,7 @@
 #include "mesh/certificate.h"
 #include "signature_memo.h"
 #include "sim_node.h"
+#include "sim_workers.h"
 
 namespace mesh::sim {
 namespace {
@@ -43,6 +44,9 @@ bool Later(const auto& a, const auto& b) {
   return a.time > b.time || (a.time == b.time && a.seq > b.seq);
 }
 
+// Events a node makes for itself inside a window come after its queued ones at that time.
+constexpr uint64_t kLocalSeq = uint64_t{1} << 63;
+
 }  // namespace
 
 // The Host of one node: every call goes to the network with the node's index.
@@ -56,7 +60,7 @@ class SimNetwork::SimHost : public core::Host {
     net_->HostDial(i_, dial_id, address);
   }
   void Close(core::LinkId link) override { net_->HostClose(i_, link); }
-  int64_t UnixMs() override { return kEpochMs + net_->now_; }
+  int64_t UnixMs() override { return kEpochMs + net_->Now(); }
   uint64_t Random() override { return net_->N(i_).rng(); }
   void Deliver(const core::Delivery& delivery) override { net_->HostDeliver(i_, delivery); }
   void Replied(uint64_t token, const Status& status, std::span<const uint8_t> payload) override {
@@ -80,24 +84,65 @@ class SimNetwork::SimHost : public core::Host {
   size_t i_;
 };
 
+thread_local SimNetwork::Worker* SimNetwork::current_ = nullptr;
+
 SimNetwork::SimNetwork(SimOptions options)
-    : options_(std::move(options)),
-      net_rng_(SeedFor(options_.seed, ~0ull, 1)),
-      ca_(KeyFor(options_.seed, ~0ull)) {
+    : options_(std::move(options)), ca_(KeyFor(options_.seed, ~0ull)) {
+  if (options_.latency_ms < 1) throw std::invalid_argument("sim: latency_ms must be at least 1");
+  const size_t threads = std::max<size_t>(1, options_.threads);
+  for (size_t w = 0; w < threads; ++w) workers_.push_back(std::make_unique<Worker>());
+  if (threads > 1) pool_ = std::make_unique<WorkerPool>(threads, [this](size_t w) { RunWorker(w); });
   if (options_.memo_signatures) SetSignatureMemoForTesting(true);
 }
 
 SimNetwork::~SimNetwork() {
+  pool_.reset();
   if (options_.memo_signatures) SetSignatureMemoForTesting(false);
 }
+
+void SimNetwork::Tally::AddTo(Tally& sum) const {
+  sum.messages_sent += messages_sent;
+  sum.bytes_sent += bytes_sent;
+  sum.event_gossip_sent += event_gossip_sent;
+  sum.messages_dropped += messages_dropped;
+  for (size_t k = 0; k < published.size(); ++k) sum.published[k] += published[k];
+  for (size_t k = 0; k < claims_published.size(); ++k) {
+    sum.claims_published[k] += claims_published[k];
+  }
+  for (size_t k = 0; k < sent_by_type.size(); ++k) sum.sent_by_type[k] += sent_by_type[k];
+  sum.events_run += events_run;
+}
+
+int64_t SimNetwork::Now() const { return current_ != nullptr ? current_->now : now_; }
+
+SimNetwork::Tally& SimNetwork::Counts() { return current_ != nullptr ? current_->tally : tally_; }
+
+// SplitMix64 per sending node: its draws do not depend on what other nodes do meanwhile.
+uint64_t SimNetwork::NetRandom(size_t i) { return Mix(N(i).net_random++); }
 
 // --- Event queue -------------------------------------------------------------------------
 
 void SimNetwork::Push(Event e) {
+  auto later = [](auto& a, auto& b) { return Later(a, b); };
+  if (Worker* w = current_) {
+    // Inside a window: a node's own events before its end join its queue; the rest wait for
+    // the end of the window (a message takes at least the lookahead).
+    e.time = std::max(e.time, w->now);
+    Node& n = N(w->node);
+    if (e.time >= window_end_) return n.outbox.push_back(std::move(e));
+    if (e.node != static_cast<int64_t>(w->node)) {
+      throw std::logic_error("sim: an event for another node inside the lookahead");
+    }
+    e.seq = kLocalSeq + w->local_seq++;
+    n.window.push_back(std::move(e));
+    std::push_heap(n.window.begin(), n.window.end(), later);
+    return;
+  }
   e.time = std::max(e.time, now_);
   e.seq = next_seq_++;
-  queue_.push_back(std::move(e));
-  std::push_heap(queue_.begin(), queue_.end(), [](auto& a, auto& b) { return Later(a, b); });
+  auto& q = e.node < 0 ? net_queue_ : queue_;
+  q.push_back(std::move(e));
+  std::push_heap(q.begin(), q.end(), later);
 }
 
 void SimNetwork::AtNet(int64_t t, std::function<void()> fn) {
@@ -118,7 +163,7 @@ void SimNetwork::AtNode(int64_t t, size_t i, std::function<void(core::Core&)> ca
 
 void SimNetwork::Dispatch(Event e) {
   if (e.node < 0) {
-    ++events_run_;
+    ++Counts().events_run;
     e.fn();
     return;
   }
@@ -128,7 +173,7 @@ void SimNetwork::Dispatch(Event e) {
     n.held.push_back(std::move(e));
     return;
   }
-  ++events_run_;
+  ++Counts().events_run;
   if (e.call) return RunOn(static_cast<size_t>(e.node), e.call);
   RunOn(static_cast<size_t>(e.node),
         [&](core::Core& c) { Receive(c, e.link, std::move(e.message)); });
@@ -137,10 +182,10 @@ void SimNetwork::Dispatch(Event e) {
 void SimNetwork::Receive(core::Core& c, core::LinkId link, std::vector<uint8_t> message) {
   LinkEnd* p = links_.Find(link);
   if (p == nullptr || p->closed || p->down || p->cut) {
-    ++messages_dropped_;
+    ++Counts().messages_dropped;
     return;
   }
-  c.OnMessage(now_, link, std::move(message));
+  c.OnMessage(Now(), link, std::move(message));
 }
 
 // One call into node i's Core, then its Tick timer follows Core::NextWakeup.
@@ -153,19 +198,120 @@ void SimNetwork::RunOn(size_t i, const std::function<void(core::Core&)>& call) {
   n.tick_at = wake;
   const uint64_t token = ++n.tick_token;
   AtNode(wake, i, [this, i, token](core::Core& c) {
-    if (N(i).tick_token == token) c.Tick(now_);
+    if (N(i).tick_token == token) c.Tick(Now());
   });
 }
 
 void SimNetwork::RunTo(int64_t t) {
-  while (!queue_.empty() && queue_.front().time <= t) {
-    std::pop_heap(queue_.begin(), queue_.end(), [](auto& a, auto& b) { return Later(a, b); });
-    Event e = std::move(queue_.back());
-    queue_.pop_back();
-    now_ = e.time;
-    Dispatch(std::move(e));
+  for (;;) {
+    int64_t next = INT64_MAX;
+    if (!queue_.empty()) next = queue_.front().time;
+    if (!net_queue_.empty()) next = std::min(next, net_queue_.front().time);
+    if (next > t) break;
+    RunWindow(t);
   }
   now_ = std::max(now_, t);
+}
+
+// One window from the earliest event: the network events at its start run first, alone;
+// then the nodes' events before its end (the lookahead, the next network event, t + 1) run
+// node by node on the workers; then what they sent joins the queues in node order.
+void SimNetwork::RunWindow(int64_t t) {
+  auto later = [](auto& a, auto& b) { return Later(a, b); };
+  int64_t start = INT64_MAX;
+  if (!queue_.empty()) start = queue_.front().time;
+  if (!net_queue_.empty()) start = std::min(start, net_queue_.front().time);
+  now_ = start;
+  while (!net_queue_.empty() && net_queue_.front().time <= start) {
+    std::pop_heap(net_queue_.begin(), net_queue_.end(), later);
+    Event e = std::move(net_queue_.back());
+    net_queue_.pop_back();
+    Dispatch(std::move(e));
+  }
+  window_end_ = std::min(start + options_.latency_ms, t + 1);
+  if (!net_queue_.empty()) window_end_ = std::min(window_end_, net_queue_.front().time);
+  window_end_ = std::max(window_end_, start + 1);
+  while (!queue_.empty() && queue_.front().time < window_end_) {
+    std::pop_heap(queue_.begin(), queue_.end(), later);
+    Event e = std::move(queue_.back());
+    queue_.pop_back();
+    Node& n = N(static_cast<size_t>(e.node));
+    if (n.window.empty()) touched_.push_back(static_cast<size_t>(e.node));
+    n.window.push_back(std::move(e));  // popped in order: already a heap
+  }
+  std::sort(touched_.begin(), touched_.end());
+  // Few nodes: one thread runs every worker's share (the same run, without the handoff).
+  if (pool_ && touched_.size() >= 16 * workers_.size()) {
+    pool_->Run();
+  } else {
+    for (size_t w = 0; w < workers_.size(); ++w) RunWorker(w);
+  }
+  EndWindow();
+}
+
+// Worker w runs the window's events of nodes i with i % workers == w, node by node.
+void SimNetwork::RunWorker(size_t w) {
+  auto later = [](auto& a, auto& b) { return Later(a, b); };
+  Worker& worker = *workers_[w];
+  current_ = &worker;
+  for (size_t i : touched_) {
+    if (i % workers_.size() != w) continue;
+    worker.node = i;
+    worker.local_seq = 0;
+    std::vector<Event>& q = N(i).window;
+    while (!q.empty()) {
+      std::pop_heap(q.begin(), q.end(), later);
+      Event e = std::move(q.back());
+      q.pop_back();
+      worker.now = e.time;
+      Dispatch(std::move(e));
+    }
+  }
+  current_ = nullptr;
+}
+
+// After a window, in node order: its events for later join the queues, ends down at both
+// sides are dropped, and the false failures and hook deliveries are recorded.
+void SimNetwork::EndWindow() {
+  auto later = [](auto& a, auto& b) { return Later(a, b); };
+  for (const auto& w : workers_) {
+    w->tally.AddTo(tally_);
+    w->tally = Tally{};
+  }
+  for (size_t i : touched_) {
+    Node& n = N(i);
+    for (Event& e : n.outbox) {
+      e.seq = next_seq_++;
+      auto& q = e.node < 0 ? net_queue_ : queue_;
+      q.push_back(std::move(e));
+      std::push_heap(q.begin(), q.end(), later);
+    }
+    n.outbox.clear();
+    for (core::LinkId id : n.went_down) {
+      LinkEnd* end = links_.Find(id);
+      if (end == nullptr) continue;
+      LinkEnd* peer = links_.Find(end->peer);
+      if (peer != nullptr && peer->down) {
+        links_.Erase(end->peer);
+        links_.Erase(id);
+      }
+    }
+    n.went_down.clear();
+    for (size_t j : n.false_marks) {
+      if (dead_marks_.size() <= j) dead_marks_.resize(nodes_.size(), 0);
+      ++dead_marks_[j];
+    }
+    n.false_marks.clear();
+    for (Node::Heard& h : n.heard) {
+      now_ = h.time;  // what the hook sees as the delivery time
+      h.delivery.payload = std::span<const uint8_t>(
+          reinterpret_cast<const uint8_t*>(h.payload.data()), h.payload.size());
+      if (deliver_hook_) deliver_hook_(i, h.delivery);
+    }
+    n.heard.clear();
+  }
+  touched_.clear();
+  now_ = window_end_ - 1;
 }
 
 bool SimNetwork::RunUntil(const std::function<bool()>& done, int64_t deadline) {
@@ -189,9 +335,10 @@ size_t SimNetwork::AddNode(std::vector<std::string> join) {
   node->cert = IssueCertificate(*ca_, Role::kNode, "node-" + std::to_string(i),
                                 node->key->public_key(), epoch_s - 3600, epoch_s + 30 * 86400);
   node->rng.seed(SeedFor(options_.seed, i, 0));
+  node->net_random = SeedFor(options_.seed, i, 0x4E4E);
   node->host = std::make_unique<SimHost>(this, i);
   // As mesh::Node starts without a store: from the clock, in ms (sequences in µs).
-  const uint64_t now_ms = static_cast<uint64_t>(kEpochMs + now_);
+  const uint64_t now_ms = static_cast<uint64_t>(kEpochMs + Now());
   node->incarnation = now_ms;
   by_address_[node->address] = i;
   by_id_[node->key->public_key()] = i;
@@ -218,12 +365,12 @@ void SimNetwork::Start(size_t i) {
   Node& n = N(i);
   if (n.started || n.crashed) throw std::logic_error("Start: node is running or crashed");
   n.started = true;
-  RunOn(i, [&](core::Core& c) { c.Start(now_, n.join); });
+  RunOn(i, [&](core::Core& c) { c.Start(Now(), n.join); });
 }
 
 void SimNetwork::Leave(size_t i) {
   if (!Running(i) || N(i).paused) throw std::logic_error("Leave: node is not running");
-  RunOn(i, [&](core::Core& c) { c.Leave(now_); });
+  RunOn(i, [&](core::Core& c) { c.Leave(Now()); });
 }
 
 void SimNetwork::Crash(size_t i) {
@@ -241,7 +388,7 @@ void SimNetwork::Crash(size_t i) {
     // The peer's kernel answers its next segment with a reset; none crosses a partition
     // (that end goes down with the partition's idle timeout instead).
     if (peer.node != i && !peer.down && !peer.cut)
-      ScheduleDown(end.peer, now_ + options_.latency_ms);
+      ScheduleDown(end.peer, Now() + options_.latency_ms);
   });
 }
 
@@ -256,7 +403,7 @@ void SimNetwork::Restart(size_t i, std::vector<std::string> bootstrap,
   n.tick_at = -1;
   n.rng.seed(SeedFor(options_.seed, i, n.stats.restarts));
   // As mesh::Node derives them: the stored incarnation and reservation, and the clock.
-  const uint64_t now_ms = static_cast<uint64_t>(kEpochMs + now_);
+  const uint64_t now_ms = static_cast<uint64_t>(kEpochMs + Now());
   n.incarnation = std::max(n.incarnation + 1, now_ms);
   if (incarnation) n.incarnation = *incarnation;
   const uint64_t sequence = std::max(n.stats.reserved, now_ms * 1000);
@@ -273,9 +420,9 @@ void SimNetwork::Pause(size_t i, int64_t ms) {
   Node& n = N(i);
   if (!Running(i)) throw std::logic_error("Pause: node is not running");
   n.paused = true;
-  n.pause_until = std::max(n.pause_until, now_ + ms);
+  n.pause_until = std::max(n.pause_until, Now() + ms);
   const uint64_t gen = n.gen;
-  AtNet(now_ + ms, [this, i, gen] {
+  AtNet(Now() + ms, [this, i, gen] {
     if (N(i).gen == gen) Resume(i);
   });
 }
@@ -284,9 +431,14 @@ void SimNetwork::Resume(size_t i) {
   Node& n = N(i);
   if (!n.paused || now_ < n.pause_until) return;
   n.paused = false;
-  std::vector<Event> held = std::move(n.held);
+  // A network event, so it starts a window: the held events run in it, at this time, ahead
+  // of anything newer (each keeps its sequence: links stay FIFO).
+  for (Event& e : n.held) {
+    e.time = now_;
+    queue_.push_back(std::move(e));
+    std::push_heap(queue_.begin(), queue_.end(), [](auto& a, auto& b) { return Later(a, b); });
+  }
   n.held.clear();
-  for (Event& e : held) Dispatch(std::move(e));
 }
 
 void SimNetwork::Partition(const std::vector<std::vector<size_t>>& groups) {
@@ -324,10 +476,10 @@ void SimNetwork::CutUnreachableLinks() {
     cut.push_back(id);
   });
   // Nothing crosses any more: both ends notice when their idle timeout passes.
-  AtNet(now_ + options_.config.idle_timeout.count(), [this, cut] {
+  AtNet(Now() + options_.config.idle_timeout.count(), [this, cut] {
     for (core::LinkId id : cut) {
       LinkEnd* end = links_.Find(id);
-      if (end != nullptr && !end->down) ScheduleDown(id, now_);
+      if (end != nullptr && !end->down) ScheduleDown(id, Now());
     }
   });
 }
@@ -342,17 +494,17 @@ bool SimNetwork::Reachable(size_t a, size_t b) const {
 // --- Links -------------------------------------------------------------------------------
 
 int64_t SimNetwork::DeliveryTime(LinkEnd& from) {
-  int64_t t = now_ + options_.latency_ms;
+  int64_t t = Now() + options_.latency_ms;
   if (!slow_ms_.empty()) {
     const size_t to = links_.at(from.peer).node;
     if (from.node < slow_ms_.size()) t += slow_ms_[from.node];
     if (to < slow_ms_.size()) t += slow_ms_[to];
   }
   if (options_.jitter_ms > 0) {
-    t += static_cast<int64_t>(net_rng_() % static_cast<uint64_t>(options_.jitter_ms + 1));
+    t += static_cast<int64_t>(NetRandom(from.node) % static_cast<uint64_t>(options_.jitter_ms + 1));
   }
   if (options_.loss > 0) {
-    while (static_cast<double>(net_rng_() >> 11) * 0x1.0p-53 < options_.loss) {
+    while (static_cast<double>(NetRandom(from.node) >> 11) * 0x1.0p-53 < options_.loss) {
       t += options_.retransmit_ms;
     }
   }
@@ -366,13 +518,8 @@ void SimNetwork::ScheduleDown(core::LinkId id, int64_t t) {
     LinkEnd* end = links_.Find(id);
     if (end == nullptr || end->down) return;
     end->down = true;
-    const core::LinkId peer = end->peer;
-    c.OnLinkDown(now_, id);
-    LinkEnd* p = links_.Find(peer);
-    if (p != nullptr && p->down) {
-      links_.Erase(peer);
-      links_.Erase(id);
-    }
+    c.OnLinkDown(Now(), id);
+    N(end->node).went_down.push_back(id);  // dropped after the window if both ends are down
   });
 }
 
@@ -380,18 +527,19 @@ void SimNetwork::HostSend(size_t i, core::LinkId link, std::vector<uint8_t> mess
   Node& n = N(i);
   ++n.stats.messages_sent;
   n.stats.bytes_sent += message.size();
-  ++messages_sent_;
-  bytes_sent_ += message.size();
+  Tally& counts = Counts();
+  ++counts.messages_sent;
+  counts.bytes_sent += message.size();
   InspectSent(i, message);
   LinkEnd* found = links_.Find(link);
   if (found == nullptr || found->node != i || found->closed || found->down) {
     ++n.stats.sends_on_closed_link;
-    ++messages_dropped_;
+    ++counts.messages_dropped;
     return;
   }
   LinkEnd& end = *found;
   if (end.cut) {
-    ++messages_dropped_;
+    ++counts.messages_dropped;
     return;
   }
   const core::LinkId to = end.peer;
@@ -408,25 +556,25 @@ void SimNetwork::HostSend(size_t i, core::LinkId link, std::vector<uint8_t> mess
 void SimNetwork::HostDial(size_t i, uint64_t dial_id, const std::string& address) {
   ++N(i).stats.dials;
   auto fail_at = [&](int64_t t) {
-    AtNode(t, i, [this, dial_id](core::Core& c) { c.OnDialFailed(now_, dial_id); });
+    AtNode(t, i, [this, dial_id](core::Core& c) { c.OnDialFailed(Now(), dial_id); });
   };
   auto it = by_address_.find(address);
-  if (it == by_address_.end()) return fail_at(now_ + options_.latency_ms);
+  if (it == by_address_.end()) return fail_at(Now() + options_.latency_ms);
   const size_t b = it->second;
   const Node& target = N(b);
   // Nothing listens: refused. Silent (paused or cut off): the handshake times out.
-  if (!target.started || target.crashed) return fail_at(now_ + options_.latency_ms);
+  if (!target.started || target.crashed) return fail_at(Now() + options_.latency_ms);
   if (target.paused || !Reachable(i, b)) {
-    return fail_at(now_ + options_.config.handshake_timeout.count());
+    return fail_at(Now() + options_.config.handshake_timeout.count());
   }
   const uint64_t a_gen = N(i).gen;
   const uint64_t b_gen = target.gen;
-  const int64_t start = now_;
+  const int64_t start = Now();
   int64_t rtt = 2 * options_.latency_ms;
   if (options_.jitter_ms > 0) {
-    rtt += static_cast<int64_t>(net_rng_() % static_cast<uint64_t>(options_.jitter_ms + 1));
+    rtt += static_cast<int64_t>(NetRandom(i) % static_cast<uint64_t>(options_.jitter_ms + 1));
   }
-  AtNet(now_ + rtt, [=, this] { Connect(i, a_gen, dial_id, b, b_gen, start); });
+  AtNet(Now() + rtt, [=, this] { Connect(i, a_gen, dial_id, b, b_gen, start); });
 }
 
 // The handshake finished: both ends exist; the target hears of it first, then the dialer.
@@ -436,9 +584,9 @@ void SimNetwork::Connect(size_t a, uint64_t a_gen, uint64_t dial_id, size_t b, u
   Node& nb = N(b);
   if (na.crashed || na.gen != a_gen) return;
   auto fail_at = [&](int64_t t) {
-    AtNode(t, a, [this, dial_id](core::Core& c) { c.OnDialFailed(now_, dial_id); });
+    AtNode(t, a, [this, dial_id](core::Core& c) { c.OnDialFailed(Now(), dial_id); });
   };
-  if (nb.crashed || nb.gen != b_gen) return fail_at(now_);
+  if (nb.crashed || nb.gen != b_gen) return fail_at(Now());
   if (nb.paused || !Reachable(a, b)) {
     return fail_at(dial_start + options_.config.handshake_timeout.count());
   }
@@ -448,9 +596,9 @@ void SimNetwork::Connect(size_t a, uint64_t a_gen, uint64_t dial_id, size_t b, u
   links_.Put(lb, LinkEnd{b, b_gen, la});
   const Certificate cert_a = na.cert;
   const Certificate cert_b = nb.cert;
-  AtNode(now_, b, [this, lb, cert_a](core::Core& c) { c.OnLinkUp(now_, lb, cert_a, 0); });
-  AtNode(now_, a,
-         [this, la, cert_b, dial_id](core::Core& c) { c.OnLinkUp(now_, la, cert_b, dial_id); });
+  AtNode(Now(), b, [this, lb, cert_a](core::Core& c) { c.OnLinkUp(Now(), lb, cert_a, 0); });
+  AtNode(Now(), a,
+         [this, la, cert_b, dial_id](core::Core& c) { c.OnLinkUp(Now(), la, cert_b, dial_id); });
 }
 
 void SimNetwork::HostClose(size_t i, core::LinkId link) {
@@ -458,11 +606,11 @@ void SimNetwork::HostClose(size_t i, core::LinkId link) {
   if (found == nullptr || found->node != i || found->closed || found->down) return;
   LinkEnd& end = *found;
   end.closed = true;
-  ScheduleDown(link, now_);  // right after the current call
-  LinkEnd& peer = links_.at(end.peer);
-  // The remote end sees the close behind the messages already in flight (FIFO); across a
-  // partition it waits for its idle timeout.
-  if (!peer.down && !end.cut) ScheduleDown(end.peer, DeliveryTime(end));
+  ScheduleDown(link, Now());  // right after the current call
+  // The remote end sees the close behind the messages already in flight (FIFO), unless it
+  // went down first (the event then does nothing; its state belongs to its own node, which
+  // may be running); across a partition it waits for its idle timeout.
+  if (!end.cut) ScheduleDown(end.peer, DeliveryTime(end));
 }
 
 // --- Application -------------------------------------------------------------------------
@@ -470,7 +618,7 @@ void SimNetwork::HostClose(size_t i, core::LinkId link) {
 Status SimNetwork::Broadcast(size_t i, std::string_view event, std::string_view payload) {
   if (!Running(i) || N(i).paused) return Status::Unavailable("node is not running");
   Status s;
-  RunOn(i, [&](core::Core& c) { s = c.Broadcast(now_, event, AsBytes(payload)); });
+  RunOn(i, [&](core::Core& c) { s = c.Broadcast(Now(), event, AsBytes(payload)); });
   return s;
 }
 
@@ -478,7 +626,7 @@ Status SimNetwork::SendDirect(size_t i, size_t to, std::string_view event,
                               std::string_view payload) {
   if (!Running(i) || N(i).paused) return Status::Unavailable("node is not running");
   Status s;
-  RunOn(i, [&](core::Core& c) { s = c.SendDirect(now_, Id(to), event, AsBytes(payload)); });
+  RunOn(i, [&](core::Core& c) { s = c.SendDirect(Now(), Id(to), event, AsBytes(payload)); });
   return s;
 }
 
@@ -487,7 +635,7 @@ Status SimNetwork::Request(size_t i, size_t to, std::string_view event, std::str
   if (!Running(i) || N(i).paused) return Status::Unavailable("node is not running");
   Status s;
   RunOn(i, [&](core::Core& c) {
-    s = c.Request(now_, Id(to), event, AsBytes(payload), timeout_ms, token);
+    s = c.Request(Now(), Id(to), event, AsBytes(payload), timeout_ms, token);
   });
   return s;
 }

@@ -1,9 +1,17 @@
 // SimNetwork: a deterministic discrete-event simulator that drives one mesh::core::Core per
-// node through a simulated Host. A virtual clock (ms) and a single event queue ordered by
-// (time, insertion sequence) make every run exactly repeatable for a seed; nothing sleeps.
-// Links behave like TCP (FIFO per direction, latency + jitter, loss as retransmit delay);
-// nodes can crash, pause, restart and be partitioned. Each node's deliveries, member
-// callbacks, replies and sequence reservations are recorded for the tests. Not thread-safe.
+// node through a simulated Host. A virtual clock (ms) and event queues ordered by (time,
+// sequence) make every run exactly repeatable for a seed; nothing sleeps. Links behave like
+// TCP (FIFO per direction, latency + jitter, loss as retransmit delay); nodes can crash,
+// pause, restart and be partitioned. Each node's deliveries, member callbacks, replies and
+// sequence reservations are recorded for the tests.
+//
+// Time advances in windows no longer than the one-way latency, the lookahead: a message
+// sent inside a window arrives after it, so within a window each node's events depend only
+// on that node, and the nodes run on `threads` workers at once (a conservative parallel
+// discrete-event simulation). Network events (handshakes, resumes, cuts) start windows and
+// run alone. Whatever a window's nodes send is queued after the window in node order, so a
+// run is the same, event for event, with any number of threads. The class itself is not
+// thread-safe: call it from one thread.
 #ifndef MESHVAULT_TESTS_SIM_SIM_NETWORK_H_
 #define MESHVAULT_TESTS_SIM_SIM_NETWORK_H_
 
@@ -30,11 +38,13 @@
 
 namespace mesh::sim {
 
+class WorkerPool;
+
 struct SimOptions {
   uint64_t seed = 1;
   // Timers and limits for every node; key, certificate, CA and addresses are filled in.
   Config config = Config::FastTimings();
-  int64_t latency_ms = 2;  // one way
+  int64_t latency_ms = 2;  // one way; at least 1 (the lookahead of a window)
   int64_t jitter_ms = 3;   // uniform extra delay in [0, jitter_ms] per message
   // Per message: probability of a lost segment, delivered late by retransmit_ms (repeatable).
   double loss = 0;
@@ -50,6 +60,8 @@ struct SimOptions {
   // verification code path, but libsodium checks each distinct (key, bytes, signature) once
   // for the process and the answer is reused by the other nodes that check the same bytes.
   bool memo_signatures = true;
+  // Worker threads that run a window's nodes (the run does not depend on it).
+  size_t threads = 1;
 };
 
 // What one node's application and host saw.
@@ -175,22 +187,24 @@ class SimNetwork {
   std::optional<MemberState> StateAt(size_t i, size_t j) const;
   uint64_t IncarnationAt(size_t i, size_t j) const;  // from the same view; 0 if unknown
   size_t CountAt(size_t i, MemberState state) const { return Stats(i).state_counts[Idx(state)]; }
-  uint64_t messages_sent() const { return messages_sent_; }
-  uint64_t bytes_sent() const { return bytes_sent_; }
-  uint64_t event_gossip_sent() const { return event_gossip_sent_; }  // kEvent envelopes sent
-  uint64_t messages_dropped() const { return messages_dropped_; }
+  uint64_t messages_sent() const { return tally_.messages_sent; }
+  uint64_t bytes_sent() const { return tally_.bytes_sent; }
+  uint64_t event_gossip_sent() const { return tally_.event_gossip_sent; }  // kEvent envelopes
+  uint64_t messages_dropped() const { return tally_.messages_dropped; }
   // Messages sent, by core::MessageType.
   uint64_t sent_of_type(core::MessageType type) const {
-    return sent_by_type_[static_cast<size_t>(type) % sent_by_type_.size()];
+    return tally_.sent_by_type[static_cast<size_t>(type) % tally_.sent_by_type.size()];
   }
   // Envelopes of a kind the nodes originated (counted when first sent).
-  uint64_t published(core::GossipKind kind) const { return published_[static_cast<size_t>(kind)]; }
+  uint64_t published(core::GossipKind kind) const {
+    return tally_.published[static_cast<size_t>(kind)];
+  }
   // Claims in the suspect and failed envelopes the nodes originated (several fit in one).
   uint64_t claims_published(core::GossipKind kind) const {
-    return claims_published_[static_cast<size_t>(kind)];
+    return tally_.claims_published[static_cast<size_t>(kind)];
   }
-  uint64_t events_run() const { return events_run_; }
-  size_t events_queued() const { return queue_.size(); }
+  uint64_t events_run() const { return tally_.events_run; }
+  size_t events_queued() const { return queue_.size() + net_queue_.size(); }
   uint64_t false_dead() const;  // failed callbacks about a node that was running then
   // Failed callbacks about node j, at any node, while j was running (paused counts).
   uint64_t DeadMarks(size_t j) const { return j < dead_marks_.size() ? dead_marks_[j] : 0; }
@@ -202,6 +216,19 @@ class SimNetwork {
  private:
   class SimHost;
   struct Node;
+  struct Worker;
+  // What the nodes did, summed over the workers after each window.
+  struct Tally {
+    uint64_t messages_sent = 0;
+    uint64_t bytes_sent = 0;
+    uint64_t event_gossip_sent = 0;
+    uint64_t messages_dropped = 0;
+    std::array<uint64_t, 4> published{};
+    std::array<uint64_t, 4> claims_published{};
+    std::array<uint64_t, 16> sent_by_type{};
+    uint64_t events_run = 0;
+    void AddTo(Tally& sum) const;
+  };
   struct LinkEnd {
     size_t node = 0;
     uint64_t gen = 0;           // the node's generation (run) the end belongs to
@@ -259,7 +286,14 @@ class SimNetwork {
   Node& N(size_t i) { return *nodes_.at(i); }
   const Node& N(size_t i) const { return *nodes_.at(i); }
 
+  // The time of the event running: the worker's inside a window, else the network's.
+  int64_t Now() const;
+  Tally& Counts();  // the running worker's, else the network's
   void Push(Event e);
+  void RunWindow(int64_t t);
+  void RunWorker(size_t w);
+  void EndWindow();
+  uint64_t NetRandom(size_t i);
   void AtNet(int64_t t, std::function<void()> fn);
   void AtNode(int64_t t, size_t i, std::function<void(core::Core&)> call);
   void Dispatch(Event e);
@@ -290,16 +324,17 @@ class SimNetwork {
   SimOptions options_;
   int64_t now_ = 0;
   uint64_t next_seq_ = 0;
-  std::vector<Event> queue_;  // a min-heap on (time, seq)
-  std::mt19937_64 net_rng_;
+  std::vector<Event> queue_;      // node events: a min-heap on (time, seq)
+  std::vector<Event> net_queue_;  // network events: a min-heap on (time, seq)
+  int64_t window_end_ = 0;        // the window running ends before this
+  std::vector<size_t> touched_;   // nodes with events in the window, ascending
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<WorkerPool> pool_;        // with more than one worker
+  static thread_local Worker* current_;     // the worker running on this thread, if any
   std::shared_ptr<const SigningKey> ca_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<std::string, size_t> by_address_;
   std::map<PublicKey, size_t> by_id_;
-  // Decoded member records shared by all nodes (SimHost::ShareRecord), by their bytes.
-  std::unordered_map<std::string, std::shared_ptr<const core::MemberRecord>> records_;
-  std::unordered_map<std::string, std::weak_ptr<const core::GossipEnvelope>> envelopes_;
-  size_t envelopes_swept_ = 1024;
   LinkTable links_;
   core::LinkId next_link_ = 1;
   bool partitioned_ = false;
@@ -309,14 +344,7 @@ class SimNetwork {
   std::vector<int64_t> slow_ms_;      // per node
   std::vector<uint64_t> dead_marks_;  // per node
   std::function<void(size_t, const core::Delivery&)> deliver_hook_;
-  uint64_t messages_sent_ = 0;
-  uint64_t bytes_sent_ = 0;
-  uint64_t event_gossip_sent_ = 0;
-  uint64_t messages_dropped_ = 0;
-  std::array<uint64_t, 4> published_{};
-  std::array<uint64_t, 4> claims_published_{};
-  std::array<uint64_t, 16> sent_by_type_{};
-  uint64_t events_run_ = 0;
+  Tally tally_;
 };
 
 }  // namespace mesh::sim

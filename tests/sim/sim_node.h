@@ -26,6 +26,32 @@ struct SimNetwork::Node {
   uint64_t prev_max_seq = 0;  // the highest sequence earlier runs used
   std::set<std::pair<PublicKey, uint64_t>> verified;  // gossip ids checked in this run
   NodeStats stats;
+  uint64_t net_random = 0;  // SplitMix64 state: jitter and loss of what this node sends
+  // The window running (RunWindow): this node's events in it (a min-heap on (time, seq)),
+  // and what its events left for after it: events for later, link ends that went down,
+  // members it marked failed while they ran, broadcasts delivered for the hook.
+  std::vector<Event> window;
+  std::vector<Event> outbox;
+  std::vector<core::LinkId> went_down;
+  std::vector<size_t> false_marks;
+  struct Heard {
+    int64_t time;
+    core::Delivery delivery;
+    std::string payload;
+  };
+  std::vector<Heard> heard;
+};
+
+// A thread running windows' nodes: its clock, the node it runs, what it counted, and the
+// decoded records and envelopes its nodes share (one table per worker: no locks).
+struct SimNetwork::Worker {
+  int64_t now = 0;
+  size_t node = 0;
+  uint64_t local_seq = 0;  // orders events a node makes for itself inside the window
+  Tally tally;
+  std::unordered_map<std::string, std::shared_ptr<const core::MemberRecord>> records;
+  std::unordered_map<std::string, std::weak_ptr<const core::GossipEnvelope>> envelopes;
+  size_t envelopes_swept = 1024;
 };
 
 }  // namespace mesh::sim

@@ -62,6 +62,7 @@ struct Run {
     so.loss = o.loss;
     so.check_interval_ms = o.nodes > 2000 ? 100 : 20;
     so.compact = o.nodes > 1000;
+    so.threads = o.threads;
     net = std::make_unique<SimNetwork>(so);
   }
 

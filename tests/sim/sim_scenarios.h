@@ -34,6 +34,7 @@ struct ScenarioOptions {
   // mass-failure: a "memory" line every this many virtual ms from the crash to the first
   // broadcast after it (0: none)
   int64_t memory_trace_ms = 0;
+  size_t threads = 1;  // SimOptions::threads: the same run, faster on more cores
 };
 
 using Emit = std::function<void(const nlohmann::json&)>;
