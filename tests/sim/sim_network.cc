@@ -44,6 +44,11 @@ bool Later(const auto& a, const auto& b) {
   return a.time > b.time || (a.time == b.time && a.seq > b.seq);
 }
 
+// The comparator of the event heaps (std::*_heap keep the greatest first: here the earliest).
+struct Earlier {
+  bool operator()(const auto& a, const auto& b) const { return Later(a, b); }
+};
+
 // Events a node makes for itself inside a window come after its queued ones at that time.
 constexpr uint64_t kLocalSeq = uint64_t{1} << 63;
 
@@ -91,7 +96,7 @@ SimNetwork::SimNetwork(SimOptions options)
   if (options_.latency_ms < 1) throw std::invalid_argument("sim: latency_ms must be at least 1");
   const size_t threads = std::max<size_t>(1, options_.threads);
   for (size_t w = 0; w < threads; ++w) workers_.push_back(std::make_unique<Worker>());
-  if (threads > 1) pool_ = std::make_unique<WorkerPool>(threads, [this](size_t w) { RunWorker(w); });
+  if (threads > 1) pool_ = std::make_unique<WorkerPool>(threads, [this](size_t w) { WorkerJob(w); });
   if (options_.memo_signatures) SetSignatureMemoForTesting(true);
 }
 
@@ -117,13 +122,18 @@ int64_t SimNetwork::Now() const { return current_ != nullptr ? current_->now : n
 
 SimNetwork::Tally& SimNetwork::Counts() { return current_ != nullptr ? current_->tally : tally_; }
 
+size_t SimNetwork::events_queued() const {
+  size_t n = net_queue_.size();
+  for (const auto& w : workers_) n += w->queue.size();
+  return n;
+}
+
 // SplitMix64 per sending node: its draws do not depend on what other nodes do meanwhile.
 uint64_t SimNetwork::NetRandom(size_t i) { return Mix(N(i).net_random++); }
 
 // --- Event queue -------------------------------------------------------------------------
 
 void SimNetwork::Push(Event e) {
-  auto later = [](auto& a, auto& b) { return Later(a, b); };
   if (Worker* w = current_) {
     // Inside a window: a node's own events before its end join its queue; the rest wait for
     // the end of the window (a message takes at least the lookahead).
@@ -135,14 +145,18 @@ void SimNetwork::Push(Event e) {
     }
     e.seq = kLocalSeq + w->local_seq++;
     n.window.push_back(std::move(e));
-    std::push_heap(n.window.begin(), n.window.end(), later);
+    std::push_heap(n.window.begin(), n.window.end(), Earlier());
     return;
   }
   e.time = std::max(e.time, now_);
   e.seq = next_seq_++;
-  auto& q = e.node < 0 ? net_queue_ : queue_;
+  auto& q = e.node < 0 ? net_queue_ : QueueOf(static_cast<size_t>(e.node));
   q.push_back(std::move(e));
-  std::push_heap(q.begin(), q.end(), later);
+  std::push_heap(q.begin(), q.end(), Earlier());
+}
+
+std::vector<SimNetwork::Event>& SimNetwork::QueueOf(size_t i) {
+  return workers_[i % workers_.size()]->queue;
 }
 
 void SimNetwork::AtNet(int64_t t, std::function<void()> fn) {
@@ -203,27 +217,27 @@ void SimNetwork::RunOn(size_t i, const std::function<void(core::Core&)>& call) {
 }
 
 void SimNetwork::RunTo(int64_t t) {
-  for (;;) {
-    int64_t next = INT64_MAX;
-    if (!queue_.empty()) next = queue_.front().time;
-    if (!net_queue_.empty()) next = std::min(next, net_queue_.front().time);
-    if (next > t) break;
-    RunWindow(t);
-  }
+  while (NextTime() <= t) RunWindow(t);
   now_ = std::max(now_, t);
 }
 
-// One window from the earliest event: the network events at its start run first, alone;
-// then the nodes' events before its end (the lookahead, the next network event, t + 1) run
-// node by node on the workers; then what they sent joins the queues in node order.
+int64_t SimNetwork::NextTime() const {
+  int64_t next = net_queue_.empty() ? INT64_MAX : net_queue_.front().time;
+  for (const auto& w : workers_) {
+    if (!w->queue.empty()) next = std::min(next, w->queue.front().time);
+  }
+  return next;
+}
+
+// One window from the earliest event. The network events at its start run first, alone.
+// Then each worker takes its nodes' events before the window's end (the lookahead, the next
+// network event, t + 1); the workers run them node by node; then each queues what the
+// window's nodes sent to its own nodes, numbered in node order.
 void SimNetwork::RunWindow(int64_t t) {
-  auto later = [](auto& a, auto& b) { return Later(a, b); };
-  int64_t start = INT64_MAX;
-  if (!queue_.empty()) start = queue_.front().time;
-  if (!net_queue_.empty()) start = std::min(start, net_queue_.front().time);
+  const int64_t start = NextTime();
   now_ = start;
   while (!net_queue_.empty() && net_queue_.front().time <= start) {
-    std::pop_heap(net_queue_.begin(), net_queue_.end(), later);
+    std::pop_heap(net_queue_.begin(), net_queue_.end(), Earlier());
     Event e = std::move(net_queue_.back());
     net_queue_.pop_back();
     Dispatch(std::move(e));
@@ -231,61 +245,108 @@ void SimNetwork::RunWindow(int64_t t) {
   window_end_ = std::min(start + options_.latency_ms, t + 1);
   if (!net_queue_.empty()) window_end_ = std::min(window_end_, net_queue_.front().time);
   window_end_ = std::max(window_end_, start + 1);
-  while (!queue_.empty() && queue_.front().time < window_end_) {
-    std::pop_heap(queue_.begin(), queue_.end(), later);
-    Event e = std::move(queue_.back());
-    queue_.pop_back();
-    Node& n = N(static_cast<size_t>(e.node));
-    if (n.window.empty()) touched_.push_back(static_cast<size_t>(e.node));
-    n.window.push_back(std::move(e));  // popped in order: already a heap
+  RunJob(Job::kCollect, last_touched_);  // likely about as many as the last window
+  for (const auto& w : workers_) {
+    const size_t mid = touched_.size();
+    touched_.insert(touched_.end(), w->touched.begin(), w->touched.end());
+    std::inplace_merge(touched_.begin(), touched_.begin() + static_cast<ptrdiff_t>(mid),
+                       touched_.end());
   }
-  std::sort(touched_.begin(), touched_.end());
-  // Few nodes: one thread runs every worker's share (the same run, without the handoff).
-  if (pool_ && touched_.size() >= 16 * workers_.size()) {
-    pool_->Run();
-  } else {
-    for (size_t w = 0; w < workers_.size(); ++w) RunWorker(w);
-  }
+  next_to_run_.store(0, std::memory_order_relaxed);
+  RunJob(Job::kRun, touched_.size());
+  RunJob(Job::kQueue, touched_.size());
   EndWindow();
 }
 
-// Worker w runs the window's events of nodes i with i % workers == w, node by node.
-void SimNetwork::RunWorker(size_t w) {
-  auto later = [](auto& a, auto& b) { return Later(a, b); };
+// For a window of few nodes the calling thread does every worker's part in turn: the same
+// run, without the handoffs.
+void SimNetwork::RunJob(Job job, size_t nodes) {
+  job_ = job;
+  if (pool_ && nodes >= kParallelNodes) return pool_->Run();
+  for (size_t w = 0; w < workers_.size(); ++w) WorkerJob(w);
+}
+
+void SimNetwork::WorkerJob(size_t w) {
   Worker& worker = *workers_[w];
   current_ = &worker;
-  for (size_t i : touched_) {
-    if (i % workers_.size() != w) continue;
+  switch (job_) {
+    case Job::kCollect:
+      Collect(worker);
+      break;
+    case Job::kRun:
+      RunNodes(worker);
+      break;
+    case Job::kQueue:
+      QueueSent(worker, w);
+      break;
+  }
+  current_ = nullptr;
+}
+
+// The worker's events before the window's end, into their nodes' queues.
+void SimNetwork::Collect(Worker& worker) {
+  worker.touched.clear();
+  while (!worker.queue.empty() && worker.queue.front().time < window_end_) {
+    std::pop_heap(worker.queue.begin(), worker.queue.end(), Earlier());
+    Event e = std::move(worker.queue.back());
+    worker.queue.pop_back();
+    Node& n = N(static_cast<size_t>(e.node));
+    if (n.window.empty()) worker.touched.push_back(static_cast<size_t>(e.node));
+    n.window.push_back(std::move(e));  // popped in order: already a heap
+  }
+  std::sort(worker.touched.begin(), worker.touched.end());
+}
+
+// The window's nodes, each taken by whichever worker is free (a node's events do not depend
+// on which worker runs them), each node's events in order.
+void SimNetwork::RunNodes(Worker& worker) {
+  for (;;) {
+    const size_t k = next_to_run_.fetch_add(1, std::memory_order_relaxed);
+    if (k >= touched_.size()) break;
+    const size_t i = touched_[k];
     worker.node = i;
     worker.local_seq = 0;
     std::vector<Event>& q = N(i).window;
     while (!q.empty()) {
-      std::pop_heap(q.begin(), q.end(), later);
+      std::pop_heap(q.begin(), q.end(), Earlier());
       Event e = std::move(q.back());
       q.pop_back();
       worker.now = e.time;
       Dispatch(std::move(e));
     }
   }
-  current_ = nullptr;
 }
 
-// After a window, in node order: its events for later join the queues, ends down at both
-// sides are dropped, and the false failures and hook deliveries are recorded.
+// Every worker walks all the window's sent events in node order and numbers them alike;
+// each takes those for its own nodes (worker 0 the network's). Only `node` of the others'
+// is read.
+void SimNetwork::QueueSent(Worker& worker, size_t w) {
+  uint64_t seq = next_seq_;
+  for (size_t i : touched_) {
+    for (Event& e : N(i).outbox) {
+      const size_t owner = e.node < 0 ? 0 : static_cast<size_t>(e.node) % workers_.size();
+      if (owner == w) {
+        e.seq = seq;
+        auto& q = e.node < 0 ? net_queue_ : worker.queue;
+        q.push_back(std::move(e));
+        std::push_heap(q.begin(), q.end(), Earlier());
+      }
+      ++seq;
+    }
+  }
+  if (w == 0) sent_in_window_ = seq - next_seq_;
+}
+
+// After a window, in node order: ends down at both sides are dropped, and the false failures
+// and hook deliveries are recorded.
 void SimNetwork::EndWindow() {
-  auto later = [](auto& a, auto& b) { return Later(a, b); };
+  next_seq_ += sent_in_window_;
   for (const auto& w : workers_) {
     w->tally.AddTo(tally_);
     w->tally = Tally{};
   }
   for (size_t i : touched_) {
     Node& n = N(i);
-    for (Event& e : n.outbox) {
-      e.seq = next_seq_++;
-      auto& q = e.node < 0 ? net_queue_ : queue_;
-      q.push_back(std::move(e));
-      std::push_heap(q.begin(), q.end(), later);
-    }
     n.outbox.clear();
     for (core::LinkId id : n.went_down) {
       LinkEnd* end = links_.Find(id);
@@ -310,6 +371,7 @@ void SimNetwork::EndWindow() {
     }
     n.heard.clear();
   }
+  last_touched_ = touched_.size();
   touched_.clear();
   now_ = window_end_ - 1;
 }
@@ -433,10 +495,11 @@ void SimNetwork::Resume(size_t i) {
   n.paused = false;
   // A network event, so it starts a window: the held events run in it, at this time, ahead
   // of anything newer (each keeps its sequence: links stay FIFO).
+  auto& q = QueueOf(i);
   for (Event& e : n.held) {
     e.time = now_;
-    queue_.push_back(std::move(e));
-    std::push_heap(queue_.begin(), queue_.end(), [](auto& a, auto& b) { return Later(a, b); });
+    q.push_back(std::move(e));
+    std::push_heap(q.begin(), q.end(), Earlier());
   }
   n.held.clear();
 }

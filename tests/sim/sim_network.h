@@ -10,12 +10,14 @@
 // on that node, and the nodes run on `threads` workers at once (a conservative parallel
 // discrete-event simulation). Network events (handshakes, resumes, cuts) start windows and
 // run alone. Whatever a window's nodes send is queued after the window in node order, so a
-// run is the same, event for event, with any number of threads. The class itself is not
+// run is the same, event for event, with any number of threads (only the signature memo's
+// count of checks computed, one table per thread, differs). The class itself is not
 // thread-safe: call it from one thread.
 #ifndef MESHVAULT_TESTS_SIM_SIM_NETWORK_H_
 #define MESHVAULT_TESTS_SIM_SIM_NETWORK_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -204,7 +206,7 @@ class SimNetwork {
     return tally_.claims_published[static_cast<size_t>(kind)];
   }
   uint64_t events_run() const { return tally_.events_run; }
-  size_t events_queued() const { return queue_.size() + net_queue_.size(); }
+  size_t events_queued() const;
   uint64_t false_dead() const;  // failed callbacks about a node that was running then
   // Failed callbacks about node j, at any node, while j was running (paused counts).
   uint64_t DeadMarks(size_t j) const { return j < dead_marks_.size() ? dead_marks_[j] : 0; }
@@ -229,7 +231,9 @@ class SimNetwork {
     uint64_t events_run = 0;
     void AddTo(Tally& sum) const;
   };
-  struct LinkEnd {
+  // A cache line each: the two ends of a link are neighbours here, and their nodes may run
+  // on different workers (each writes its own end on every send).
+  struct alignas(64) LinkEnd {
     size_t node = 0;
     uint64_t gen = 0;           // the node's generation (run) the end belongs to
     core::LinkId peer = 0;      // the other end
@@ -290,8 +294,15 @@ class SimNetwork {
   int64_t Now() const;
   Tally& Counts();  // the running worker's, else the network's
   void Push(Event e);
+  std::vector<Event>& QueueOf(size_t i);  // the queue of node i's worker
+  int64_t NextTime() const;
   void RunWindow(int64_t t);
-  void RunWorker(size_t w);
+  enum class Job { kCollect, kRun, kQueue };
+  void RunJob(Job job, size_t nodes);
+  void WorkerJob(size_t w);
+  void Collect(Worker& worker);
+  void RunNodes(Worker& worker);
+  void QueueSent(Worker& worker, size_t w);
   void EndWindow();
   uint64_t NetRandom(size_t i);
   void AtNet(int64_t t, std::function<void()> fn);
@@ -324,10 +335,14 @@ class SimNetwork {
   SimOptions options_;
   int64_t now_ = 0;
   uint64_t next_seq_ = 0;
-  std::vector<Event> queue_;      // node events: a min-heap on (time, seq)
   std::vector<Event> net_queue_;  // network events: a min-heap on (time, seq)
   int64_t window_end_ = 0;        // the window running ends before this
   std::vector<size_t> touched_;   // nodes with events in the window, ascending
+  Job job_ = Job::kRun;           // what the workers do next
+  std::atomic<size_t> next_to_run_{0};  // kRun: the next of touched_ to take
+  uint64_t sent_in_window_ = 0;   // events the window's nodes queued for later
+  size_t last_touched_ = 0;       // nodes the last window ran
+  static constexpr size_t kParallelNodes = 64;  // fewer: one thread runs the window
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<WorkerPool> pool_;        // with more than one worker
   static thread_local Worker* current_;     // the worker running on this thread, if any

@@ -7,18 +7,20 @@
 namespace mesh::sim {
 
 struct SimNetwork::Node {
-  std::string address;
+  // Read by the workers of other nodes (sends, dials, member changes), written only between
+  // windows: a cache line of their own, apart from what this node's worker writes.
+  alignas(64) bool started = false;
+  bool crashed = false;
+  bool paused = false;
+  int64_t pause_until = 0;
+  uint64_t gen = 0;  // raised by Crash and Restart; older events are dropped
+  alignas(64) std::string address;
   std::vector<std::string> join;
   std::shared_ptr<const SigningKey> key;
   Certificate cert;
   std::unique_ptr<SimHost> host;
   std::unique_ptr<core::Core> core;
   std::mt19937_64 rng;
-  bool started = false;
-  bool crashed = false;
-  bool paused = false;
-  int64_t pause_until = 0;
-  uint64_t gen = 0;         // raised by Crash and Restart; older events are dropped
   std::vector<Event> held;  // events that arrived while paused, in order
   int64_t tick_at = -1;
   uint64_t tick_token = 0;
@@ -42,9 +44,12 @@ struct SimNetwork::Node {
   std::vector<Heard> heard;
 };
 
-// A thread running windows' nodes: its clock, the node it runs, what it counted, and the
-// decoded records and envelopes its nodes share (one table per worker: no locks).
-struct SimNetwork::Worker {
+// A worker: the queue of nodes i with i % workers == w (any worker runs any node's window),
+// its clock, the node it runs, what it counted, and the decoded records and envelopes shared
+// by the nodes it runs (a table per worker: no locks).
+struct alignas(64) SimNetwork::Worker {
+  std::vector<Event> queue;     // its nodes' events: a min-heap on (time, seq)
+  std::vector<size_t> touched;  // its nodes with events in the window running
   int64_t now = 0;
   size_t node = 0;
   uint64_t local_seq = 0;  // orders events a node makes for itself inside the window

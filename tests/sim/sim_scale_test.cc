@@ -115,4 +115,33 @@ TEST_CASE("scale 200: all phases after one join (broadcast, pause, partition-hea
   }
 }
 
+// The windows' workers (SimOptions::threads) change nothing but the speed: every result line
+// of a run that joins, broadcasts, pauses, partitions and crashes is the same with 1 and 3
+// workers, but for wall time, memory and the signature memo's own count (a table per thread).
+TEST_CASE("scale 200: the same run, line for line, with 1 and 3 worker threads") {
+  ScenarioOptions o;
+  o.scenario = "all";
+  o.nodes = 200;
+  o.seed = 5;
+  o.broadcasts = 2;
+  auto strip = [](std::vector<nlohmann::json> lines) {
+    for (auto& l : lines) {
+      l.erase("real_s");
+      l.erase("rss_mb");
+      l.erase("signature_checks_computed");
+    }
+    return lines;
+  };
+  bool ok1 = false;
+  bool ok3 = false;
+  const auto one = strip(RunIt(o, &ok1));
+  o.threads = 3;
+  const auto three = strip(RunIt(o, &ok3));
+  CHECK(ok1);
+  CHECK(ok3);
+  REQUIRE(one.size() == three.size());
+  REQUIRE(one.size() > 10);
+  for (size_t k = 0; k < one.size(); ++k) CHECK(one[k] == three[k]);
+}
+
 }  // namespace mesh::sim

@@ -1,9 +1,12 @@
-// WorkerPool: runs one job on N workers at once, again and again (the simulator's windows):
-// worker 0 is the calling thread, workers 1..N-1 are threads kept for the pool's life. Run
-// returns when every worker has finished; what a worker wrote is then visible to the caller.
+// WorkerPool: runs one job on N workers at once, again and again (the simulator runs three
+// short jobs per window, thousands of windows a second): worker 0 is the calling thread,
+// workers 1..N-1 are threads kept for the pool's life. Run returns when every worker has
+// finished, and what the workers wrote is then visible to the caller. Waiting spins a while
+// before it sleeps: a handoff through the kernel alone costs more than a small window.
 #ifndef MESHVAULT_TESTS_SIM_SIM_WORKERS_H_
 #define MESHVAULT_TESTS_SIM_SIM_WORKERS_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -23,9 +26,10 @@ class WorkerPool {
   ~WorkerPool() {
     {
       std::lock_guard lock(mu_);
-      stop_ = true;
+      stop_.store(true);
+      round_.fetch_add(1);
     }
-    start_.notify_all();
+    wake_.notify_all();
     for (auto& t : threads_) t.join();
   }
   WorkerPool(const WorkerPool&) = delete;
@@ -34,40 +38,49 @@ class WorkerPool {
   size_t size() const { return threads_.size() + 1; }
 
   void Run() {
+    busy_.store(threads_.size(), std::memory_order_relaxed);
     {
       std::lock_guard lock(mu_);
-      ++round_;
-      busy_ = threads_.size();
+      round_.fetch_add(1, std::memory_order_release);
     }
-    start_.notify_all();
+    wake_.notify_all();
     job_(0);
-    std::unique_lock lock(mu_);
-    done_.wait(lock, [&] { return busy_ == 0; });
+    Await([&] { return busy_.load(std::memory_order_acquire) == 0; });
   }
 
  private:
+  static constexpr int kSpins = 20000;  // about 50 µs of polling before sleeping
+
+  // Polls `ready` for a while, then sleeps on `wake_` until it holds.
+  template <typename Ready>
+  void Await(Ready ready) {
+    for (int i = 0; i < kSpins; ++i) {
+      if (ready()) return;
+    }
+    std::unique_lock lock(mu_);
+    wake_.wait(lock, ready);
+  }
+
   void Loop(size_t w) {
     uint64_t seen = 0;
     for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        start_.wait(lock, [&] { return stop_ || round_ != seen; });
-        if (stop_) return;
-        seen = round_;
-      }
+      Await([&] { return round_.load(std::memory_order_acquire) != seen; });
+      seen = round_.load(std::memory_order_acquire);
+      if (stop_.load()) return;
       job_(w);
-      std::lock_guard lock(mu_);
-      if (--busy_ == 0) done_.notify_one();
+      if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard lock(mu_);  // the caller may be about to sleep
+        wake_.notify_all();
+      }
     }
   }
 
   std::function<void(size_t)> job_;
   std::mutex mu_;
-  std::condition_variable start_;
-  std::condition_variable done_;
-  uint64_t round_ = 0;
-  size_t busy_ = 0;
-  bool stop_ = false;
+  std::condition_variable wake_;  // a new round, or the last worker done
+  std::atomic<uint64_t> round_{0};
+  std::atomic<size_t> busy_{0};
+  std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;  // last: started once the rest is ready
 };
 
