@@ -1,6 +1,7 @@
 // SimNetwork: what the simulated hosts record (deliveries, member changes, reservations,
 // the node's own envelopes on the wire) and what they share (records, envelopes, checks).
 #include <algorithm>
+#include <cstring>
 
 #include "core/messages.h"
 #include "core/records.h"
@@ -110,27 +111,41 @@ void SimNetwork::HostReserve(size_t i, uint64_t limit) {
   s.reserved = limit;
 }
 
-// Each worker keeps its own tables (the serial calls use worker 0's).
-std::shared_ptr<const core::MemberRecord> SimNetwork::HostShareRecord(core::MemberRecord record) {
-  Worker& w = current_ != nullptr ? *current_ : *workers_[0];
-  auto& shared = w.records[std::string(record.encoded.begin(), record.encoded.end())];
-  if (!shared) shared = std::make_shared<const core::MemberRecord>(std::move(record));
-  return shared;
+// Each worker keeps its own tables (the serial calls use worker 0's), found by eight bytes
+// of the signature the bytes carry (random to anyone without the key) and confirmed against
+// the bytes themselves: other bytes under the same eight are not shared, never confused.
+uint64_t SimNetwork::ShareKey(std::span<const uint8_t> signature) {
+  uint64_t k = 0;
+  std::memcpy(&k, signature.data(), std::min(sizeof k, signature.size()));
+  return k;
 }
 
-// Envelopes are shared while any node holds them; the table is swept as it doubles.
+std::shared_ptr<const core::MemberRecord> SimNetwork::HostShareRecord(core::MemberRecord record) {
+  Worker& w = current_ != nullptr ? *current_ : *workers_[0];
+  auto& shared = w.records[ShareKey(record.signature)];
+  if (shared && shared->encoded == record.encoded) return shared;
+  auto fresh = std::make_shared<const core::MemberRecord>(std::move(record));
+  if (!shared) shared = fresh;
+  return fresh;
+}
+
+// Envelopes are shared while any node holds them; the table is swept as it doubles. The
+// signature closes an envelope's bytes.
 std::shared_ptr<const core::GossipEnvelope> SimNetwork::HostShareEnvelope(
     core::GossipEnvelope env) {
   Worker& w = current_ != nullptr ? *current_ : *workers_[0];
-  auto& weak = w.envelopes[std::string(env.encoded.begin(), env.encoded.end())];
-  if (auto shared = weak.lock()) return shared;
-  auto shared = std::make_shared<const core::GossipEnvelope>(std::move(env));  // body moves along
-  weak = shared;
+  const std::span<const uint8_t> bytes = env.encoded;
+  const size_t tail = std::min(bytes.size(), kSignatureBytes);
+  auto& weak = w.envelopes[ShareKey(bytes.subspan(bytes.size() - tail))];
+  auto shared = weak.lock();
+  if (shared && shared->encoded == env.encoded) return shared;
+  auto fresh = std::make_shared<const core::GossipEnvelope>(std::move(env));  // body moves along
+  if (!shared) weak = fresh;
   if (w.envelopes.size() > 2 * w.envelopes_swept) {
     std::erase_if(w.envelopes, [](const auto& e) { return e.second.expired(); });
     w.envelopes_swept = std::max<size_t>(1024, w.envelopes.size());
   }
-  return shared;
+  return fresh;
 }
 
 void SimNetwork::HostVerify(size_t i, core::VerifyJob job) {

@@ -19,6 +19,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -255,7 +256,7 @@ class SimNetwork {
       if (e == nullptr) throw std::out_of_range("sim link");
       return *e;
     }
-    void Put(core::LinkId id, LinkEnd e) {
+    void Put(core::LinkId id, const LinkEnd& e) {
       if (ends_.size() <= id) ends_.resize(id + 1, LinkEnd{kGone});
       ends_[id] = e;
     }
@@ -331,6 +332,7 @@ class SimNetwork {
   void HostVerify(size_t i, core::VerifyJob job);
   std::shared_ptr<const core::MemberRecord> HostShareRecord(core::MemberRecord record);
   std::shared_ptr<const core::GossipEnvelope> HostShareEnvelope(core::GossipEnvelope env);
+  static uint64_t ShareKey(std::span<const uint8_t> signature);
 
   SimOptions options_;
   int64_t now_ = 0;
@@ -349,7 +351,14 @@ class SimNetwork {
   std::shared_ptr<const SigningKey> ca_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<std::string, size_t> by_address_;
-  std::map<PublicKey, size_t> by_id_;
+  struct IdHash {
+    size_t operator()(const PublicKey& k) const {
+      size_t h;
+      std::memcpy(&h, k.data(), sizeof h);
+      return h;
+    }
+  };
+  std::unordered_map<PublicKey, size_t, IdHash> by_id_;
   LinkTable links_;
   core::LinkId next_link_ = 1;
   bool partitioned_ = false;

@@ -54,8 +54,8 @@ struct alignas(64) SimNetwork::Worker {
   size_t node = 0;
   uint64_t local_seq = 0;  // orders events a node makes for itself inside the window
   Tally tally;
-  std::unordered_map<std::string, std::shared_ptr<const core::MemberRecord>> records;
-  std::unordered_map<std::string, std::weak_ptr<const core::GossipEnvelope>> envelopes;
+  std::unordered_map<uint64_t, std::shared_ptr<const core::MemberRecord>> records;
+  std::unordered_map<uint64_t, std::weak_ptr<const core::GossipEnvelope>> envelopes;
   size_t envelopes_swept = 1024;
 };
 
