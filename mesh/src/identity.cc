@@ -76,6 +76,7 @@ bool SameFramed(const std::vector<uint8_t>& framed, std::string_view domain,
 }  // namespace
 
 void SetSignatureMemoForTesting(bool on) {
+  memo_here.reset();  // this thread's table goes now; other threads' at their next check
   std::lock_guard lock(memo_mu);
   memo_registry.clear();
   memo_generation.store(on ? ++memo_generations : 0, std::memory_order_release);

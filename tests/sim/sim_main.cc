@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   }
   if (o.nodes < 4) return Usage("--nodes must be at least 4");
   if (o.latency_ms < 1) return Usage("--latency must be at least 1 (ms)");
+  if (o.jitter_ms < 0 || o.slow_ms < 0) return Usage("--jitter and --slow-ms cannot be negative");
   if (o.threads < 1 || o.threads > 64) return Usage("--threads must be 1 to 64");
   const bool ok =
       mesh::sim::RunScenario(o, [](const nlohmann::json& line) { std::cout << line << std::endl; });

@@ -94,9 +94,11 @@ thread_local SimNetwork::Worker* SimNetwork::current_ = nullptr;
 SimNetwork::SimNetwork(SimOptions options)
     : options_(std::move(options)), ca_(KeyFor(options_.seed, ~0ull)) {
   if (options_.latency_ms < 1) throw std::invalid_argument("sim: latency_ms must be at least 1");
+  if (options_.jitter_ms < 0) throw std::invalid_argument("sim: jitter_ms cannot be negative");
   const size_t threads = std::max<size_t>(1, options_.threads);
   for (size_t w = 0; w < threads; ++w) workers_.push_back(std::make_unique<Worker>());
-  if (threads > 1) pool_ = std::make_unique<WorkerPool>(threads, [this](size_t w) { WorkerJob(w); });
+  if (threads > 1)
+    pool_ = std::make_unique<WorkerPool>(threads, [this](size_t w) { WorkerJob(w); });
   if (options_.memo_signatures) SetSignatureMemoForTesting(true);
 }
 
@@ -148,6 +150,7 @@ void SimNetwork::Push(Event e) {
     std::push_heap(n.window.begin(), n.window.end(), Earlier());
     return;
   }
+  if (in_hooks_) throw std::logic_error("sim: an OnDeliver hook may only observe");
   e.time = std::max(e.time, now_);
   e.seq = next_seq_++;
   auto& q = e.node < 0 ? net_queue_ : QueueOf(static_cast<size_t>(e.node));
@@ -268,7 +271,12 @@ void SimNetwork::RunJob(Job job, size_t nodes) {
 
 void SimNetwork::WorkerJob(size_t w) {
   Worker& worker = *workers_[w];
-  current_ = &worker;
+  struct Current {  // set while the job runs, even if it throws
+    explicit Current(Worker* w) { current_ = w; }
+    ~Current() { current_ = nullptr; }
+    Current(const Current&) = delete;
+    Current& operator=(const Current&) = delete;
+  } running(&worker);
   switch (job_) {
     case Job::kCollect:
       Collect(worker);
@@ -280,7 +288,6 @@ void SimNetwork::WorkerJob(size_t w) {
       QueueSent(worker, w);
       break;
   }
-  current_ = nullptr;
 }
 
 // The worker's events before the window's end, into their nodes' queues.
@@ -363,12 +370,14 @@ void SimNetwork::EndWindow() {
       ++dead_marks_[j];
     }
     n.false_marks.clear();
+    in_hooks_ = true;
     for (Node::Heard& h : n.heard) {
       now_ = h.time;  // what the hook sees as the delivery time
       h.delivery.payload = std::span<const uint8_t>(
           reinterpret_cast<const uint8_t*>(h.payload.data()), h.payload.size());
       if (deliver_hook_) deliver_hook_(i, h.delivery);
     }
+    in_hooks_ = false;
     n.heard.clear();
   }
   last_touched_ = touched_.size();
@@ -493,11 +502,13 @@ void SimNetwork::Resume(size_t i) {
   Node& n = N(i);
   if (!n.paused || now_ < n.pause_until) return;
   n.paused = false;
-  // A network event, so it starts a window: the held events run in it, at this time, ahead
-  // of anything newer (each keeps its sequence: links stay FIFO).
+  // A network event, so it starts a window: the held events run in it, at this time, in
+  // the order they arrived and ahead of everything else at this time (their sequences come
+  // from a range below all others).
   auto& q = QueueOf(i);
   for (Event& e : n.held) {
     e.time = now_;
+    e.seq = next_held_seq_++;
     q.push_back(std::move(e));
     std::push_heap(q.begin(), q.end(), Earlier());
   }
@@ -527,6 +538,7 @@ void SimNetwork::SetBridges(std::vector<size_t> bridges) {
 }
 
 void SimNetwork::SetSlow(size_t i, int64_t ms) {
+  if (ms < 0) throw std::invalid_argument("SetSlow: a delay cannot be negative");
   if (slow_ms_.size() <= i) slow_ms_.resize(nodes_.size(), 0);
   slow_ms_[i] = ms;
 }

@@ -156,9 +156,11 @@ class SimNetwork {
   void Unblock(size_t a, size_t b);
   // Bridge nodes reach every group of a partition (a non-transitive partition).
   void SetBridges(std::vector<size_t> bridges);
-  // Every message to or from node i takes `ms` longer (a slow or overloaded node).
+  // Every message to or from node i takes `ms` (>= 0) longer (a slow or overloaded node).
   void SetSlow(size_t i, int64_t ms);
-  // Called on every broadcast delivered, after the stats are updated.
+  // Called on every broadcast delivered, after the stats are updated: inside a window, after
+  // the window (in node order), with now() at the delivery time. A hook only observes; one
+  // that would schedule anything (Broadcast, Start, ...) throws std::logic_error.
   void OnDeliver(std::function<void(size_t node, const core::Delivery&)> hook) {
     deliver_hook_ = std::move(hook);
   }
@@ -336,18 +338,20 @@ class SimNetwork {
 
   SimOptions options_;
   int64_t now_ = 0;
-  uint64_t next_seq_ = 0;
-  std::vector<Event> net_queue_;  // network events: a min-heap on (time, seq)
-  int64_t window_end_ = 0;        // the window running ends before this
-  std::vector<size_t> touched_;   // nodes with events in the window, ascending
-  Job job_ = Job::kRun;           // what the workers do next
-  std::atomic<size_t> next_to_run_{0};  // kRun: the next of touched_ to take
-  uint64_t sent_in_window_ = 0;   // events the window's nodes queued for later
-  size_t last_touched_ = 0;       // nodes the last window ran
+  uint64_t next_held_seq_ = 0;  // events a resume releases: below all others
+  uint64_t next_seq_ = uint64_t{1} << 62;
+  bool in_hooks_ = false;                       // EndWindow is calling OnDeliver hooks
+  std::vector<Event> net_queue_;                // network events: a min-heap on (time, seq)
+  int64_t window_end_ = 0;                      // the window running ends before this
+  std::vector<size_t> touched_;                 // nodes with events in the window, ascending
+  Job job_ = Job::kRun;                         // what the workers do next
+  std::atomic<size_t> next_to_run_{0};          // kRun: the next of touched_ to take
+  uint64_t sent_in_window_ = 0;                 // events the window's nodes queued for later
+  size_t last_touched_ = 0;                     // nodes the last window ran
   static constexpr size_t kParallelNodes = 64;  // fewer: one thread runs the window
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<WorkerPool> pool_;        // with more than one worker
-  static thread_local Worker* current_;     // the worker running on this thread, if any
+  std::unique_ptr<WorkerPool> pool_;     // with more than one worker
+  static thread_local Worker* current_;  // the worker running on this thread, if any
   std::shared_ptr<const SigningKey> ca_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<std::string, size_t> by_address_;

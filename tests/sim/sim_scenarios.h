@@ -1,7 +1,8 @@
 // Scenarios of the scale simulator (meshvault-sim and the `sim` tests): join through three
 // seeds, broadcasts, mass failure, churn, partition and heal, pauses and slow nodes. Each
 // runs the real mesh core on a SimNetwork and reports JSON objects, one per result; the
-// returned flag says whether the scenario's acceptance checks held. Not thread-safe.
+// returned flag says whether the scenario's acceptance checks held. Call from one thread (the
+// network may run its windows on ScenarioOptions::threads workers).
 #ifndef MESHVAULT_TESTS_SIM_SIM_SCENARIOS_H_
 #define MESHVAULT_TESTS_SIM_SIM_SCENARIOS_H_
 
