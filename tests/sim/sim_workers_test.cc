@@ -1,10 +1,10 @@
 // WorkerPool (sim_workers.h): every worker runs each round's job once, the caller sees what
 // they wrote, and an exception on any worker reaches the caller without ending the pool.
+#include "sim_workers.h"
+
 #include <catch2/catch.hpp>
 #include <stdexcept>
 #include <vector>
-
-#include "sim_workers.h"
 
 namespace mesh::sim {
 
