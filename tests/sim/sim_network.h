@@ -61,7 +61,7 @@ struct SimOptions {
   bool compact = false;
   // Test-only fast path (mesh::SetSignatureMemoForTesting): every node still runs its whole
   // verification code path, but libsodium checks each distinct (key, bytes, signature) once
-  // for the process and the answer is reused by the other nodes that check the same bytes.
+  // per thread and the answer is reused by the other nodes that check the same bytes.
   bool memo_signatures = true;
   // Worker threads that run a window's nodes (the run does not depend on it).
   size_t threads = 1;
