@@ -10,14 +10,27 @@
 namespace mesh::sim {
 namespace {
 
-bool Later(const auto& a, const auto& b) {
-  return a.time > b.time || (a.time == b.time && a.seq > b.seq);
+// The event queues are min-heaps on (time, seq): std::*_heap keep the greatest first, so the
+// comparator says which of two events runs later.
+struct Later {
+  bool operator()(const auto& a, const auto& b) const {
+    return a.time > b.time || (a.time == b.time && a.seq > b.seq);
+  }
+};
+
+template <typename Event>
+void HeapPush(std::vector<Event>& q, Event e) {
+  q.push_back(std::move(e));
+  std::push_heap(q.begin(), q.end(), Later());
 }
 
-// The comparator of the event heaps (std::*_heap keep the greatest first: here the earliest).
-struct Earlier {
-  bool operator()(const auto& a, const auto& b) const { return Later(a, b); }
-};
+template <typename Event>
+Event HeapPop(std::vector<Event>& q) {
+  std::pop_heap(q.begin(), q.end(), Later());
+  Event e = std::move(q.back());
+  q.pop_back();
+  return e;
+}
 
 // Events a node makes for itself inside a window come after its queued ones at that time.
 constexpr uint64_t kLocalSeq = uint64_t{1} << 63;
@@ -62,20 +75,21 @@ void SimNetwork::Push(Event e) {
       throw std::logic_error("sim: an event for another node inside the lookahead");
     }
     e.seq = kLocalSeq + w->local_seq++;
-    n.window.push_back(std::move(e));
-    std::push_heap(n.window.begin(), n.window.end(), Earlier());
-    return;
+    return HeapPush(n.window, std::move(e));
   }
   if (in_hooks_) throw std::logic_error("sim: an OnDeliver hook may only observe");
   e.time = std::max(e.time, now_);
   e.seq = next_seq_++;
-  auto& q = e.node < 0 ? net_queue_ : QueueOf(static_cast<size_t>(e.node));
-  q.push_back(std::move(e));
-  std::push_heap(q.begin(), q.end(), Earlier());
+  std::vector<Event>& q = QueueOf(e.node);  // before e moves into the heap
+  HeapPush(q, std::move(e));
 }
 
-std::vector<SimNetwork::Event>& SimNetwork::QueueOf(size_t i) {
-  return workers_[i % workers_.size()]->queue;
+size_t SimNetwork::WorkerOf(int64_t node) const {
+  return node < 0 ? 0 : static_cast<size_t>(node) % workers_.size();
+}
+
+std::vector<SimNetwork::Event>& SimNetwork::QueueOf(int64_t node) {
+  return node < 0 ? net_queue_ : workers_[WorkerOf(node)]->queue;
 }
 
 void SimNetwork::AtNet(int64_t t, std::function<void()> fn) {
@@ -155,12 +169,7 @@ int64_t SimNetwork::NextTime() const {
 void SimNetwork::RunWindow(int64_t t) {
   const int64_t start = NextTime();
   now_ = start;
-  while (!net_queue_.empty() && net_queue_.front().time <= start) {
-    std::pop_heap(net_queue_.begin(), net_queue_.end(), Earlier());
-    Event e = std::move(net_queue_.back());
-    net_queue_.pop_back();
-    Dispatch(std::move(e));
-  }
+  while (!net_queue_.empty() && net_queue_.front().time <= start) Dispatch(HeapPop(net_queue_));
   window_end_ = std::min(start + options_.latency_ms, t + 1);
   if (!net_queue_.empty()) window_end_ = std::min(window_end_, net_queue_.front().time);
   window_end_ = std::max(window_end_, start + 1);
@@ -210,9 +219,7 @@ void SimNetwork::WorkerJob(size_t w) {
 void SimNetwork::Collect(Worker& worker) {
   worker.touched.clear();
   while (!worker.queue.empty() && worker.queue.front().time < window_end_) {
-    std::pop_heap(worker.queue.begin(), worker.queue.end(), Earlier());
-    Event e = std::move(worker.queue.back());
-    worker.queue.pop_back();
+    Event e = HeapPop(worker.queue);
     Node& n = N(static_cast<size_t>(e.node));
     if (n.window.empty()) worker.touched.push_back(static_cast<size_t>(e.node));
     n.window.push_back(std::move(e));  // popped in order: already a heap
@@ -231,9 +238,7 @@ void SimNetwork::RunNodes(Worker& worker) {
     worker.local_seq = 0;
     std::vector<Event>& q = N(i).window;
     while (!q.empty()) {
-      std::pop_heap(q.begin(), q.end(), Earlier());
-      Event e = std::move(q.back());
-      q.pop_back();
+      Event e = HeapPop(q);
       worker.now = e.time;
       Dispatch(std::move(e));
     }
@@ -247,12 +252,10 @@ void SimNetwork::QueueSent(Worker& worker, size_t w) {
   uint64_t seq = next_seq_;
   for (size_t i : touched_) {
     for (Event& e : N(i).outbox) {
-      const size_t owner = e.node < 0 ? 0 : static_cast<size_t>(e.node) % workers_.size();
-      if (owner == w) {
+      if (WorkerOf(e.node) == w) {
         e.seq = seq;
-        auto& q = e.node < 0 ? net_queue_ : worker.queue;
-        q.push_back(std::move(e));
-        std::push_heap(q.begin(), q.end(), Earlier());
+        std::vector<Event>& q = e.node < 0 ? net_queue_ : worker.queue;
+        HeapPush(q, std::move(e));
       }
       ++seq;
     }
@@ -317,12 +320,10 @@ void SimNetwork::Resume(size_t i) {
   // A network event, so it starts a window: the held events run in it, at this time, in
   // the order they arrived and ahead of everything else at this time (their sequences come
   // from a range below all others).
-  auto& q = QueueOf(i);
   for (Event& e : n.held) {
     e.time = now_;
     e.seq = next_held_seq_++;
-    q.push_back(std::move(e));
-    std::push_heap(q.begin(), q.end(), Earlier());
+    HeapPush(QueueOf(static_cast<int64_t>(i)), std::move(e));
   }
   n.held.clear();
 }

@@ -84,8 +84,9 @@ SimNetwork::SimNetwork(SimOptions options)
   if (options_.jitter_ms < 0) throw std::invalid_argument("sim: jitter_ms cannot be negative");
   const size_t threads = std::max<size_t>(1, options_.threads);
   for (size_t w = 0; w < threads; ++w) workers_.push_back(std::make_unique<Worker>());
-  if (threads > 1)
+  if (threads > 1) {
     pool_ = std::make_unique<WorkerPool>(threads, [this](size_t w) { WorkerJob(w); });
+  }
   if (options_.memo_signatures) SetSignatureMemoForTesting(true);
 }
 

@@ -297,7 +297,8 @@ class SimNetwork {
   int64_t Now() const;
   Tally& Counts();  // the running worker's, else the network's
   void Push(Event e);
-  std::vector<Event>& QueueOf(size_t i);  // the queue of node i's worker
+  size_t WorkerOf(int64_t node) const;        // whose queue holds the node's events (-1: network)
+  std::vector<Event>& QueueOf(int64_t node);  // that queue (the network's for -1)
   int64_t NextTime() const;
   void RunWindow(int64_t t);
   enum class Job { kCollect, kRun, kQueue };
